@@ -22,7 +22,7 @@ from pandas.tseries.holiday import (
 from pandas.tseries.offsets import DateOffset
 
 from foanalytics.domain.errors import InvalidInputError
-from foanalytics.domain.market import Timeframe, index_ns
+from foanalytics.domain.market import Timeframe, index_ns, to_utc
 
 _NEW_YORK = "America/New_York"
 _DAY_NS = 86_400_000_000_000
@@ -102,7 +102,7 @@ def resolve_calendar(calendar: Calendar, index: pd.DatetimeIndex) -> Calendar:
 
 class _NyseHolidays(AbstractHolidayCalendar):
     # NYSE does not move a Saturday New Year's Day to the Friday before, hence sunday_to_monday.
-    rules = [  # noqa: RUF012
+    rules = [
         Holiday("New Year's Day", month=1, day=1, observance=sunday_to_monday),
         Holiday(
             "Martin Luther King Jr. Day",
@@ -113,10 +113,10 @@ class _NyseHolidays(AbstractHolidayCalendar):
         ),
         Holiday("Washington's Birthday", month=2, day=1, offset=DateOffset(weekday=0, weeks=2)),
         GoodFriday,
-        Holiday("Memorial Day", month=5, day=31, offset=DateOffset(weekday=0, weeks=-1)),
-        Holiday(
-            "Juneteenth", month=6, day=19, start_date="2022-01-01", observance=nearest_workday
-        ),
+        # The last Monday of May is the first Monday on or after May 25. (May 31 with
+        # ``weeks=-1`` went a week early whenever May 31 was itself a Monday: 1999, 2004, 2010.)
+        Holiday("Memorial Day", month=5, day=25, offset=DateOffset(weekday=0)),
+        Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=nearest_workday),
         Holiday("Independence Day", month=7, day=4, observance=nearest_workday),
         Holiday("Labor Day", month=9, day=1, offset=DateOffset(weekday=0)),
         Holiday("Thanksgiving", month=11, day=1, offset=DateOffset(weekday=3, weeks=3)),
@@ -156,12 +156,11 @@ def nyse_holidays(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     ...                                              pd.Timestamp("2024-03-01"))]
     ['01-01', '01-15', '02-19']
     """
-    days = _nyse_closed_days(start.year, end.year) * _DAY_NS
+    lo, hi = to_utc(start), to_utc(end)
+    days = _nyse_closed_days(lo.year, hi.year) * _DAY_NS
     index = pd.DatetimeIndex(days.view("datetime64[ns]")).tz_localize("UTC")
-    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
-    lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo
-    hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi
-    return index[(index >= lo) & (index < hi)]
+    # A Saturday New Year's Day is a holiday rule hit but no closed weekday (it is not moved).
+    return index[(index >= lo) & (index < hi) & (index.day_of_week < 5)]
 
 
 def expected_timestamps(
@@ -186,14 +185,22 @@ def expected_timestamps(
     if calendar is Calendar.WEEKDAYS or (calendar is Calendar.FX and timeframe is Timeframe.D1):
         keep = grid.day_of_week < 5
     elif calendar is Calendar.FX:
-        local = grid.tz_convert(_NEW_YORK)
-        minute = local.hour * 60 + local.minute
-        dow = local.day_of_week
-        closed = ((dow == 4) & (minute >= 17 * 60)) | (dow == 5) | ((dow == 6) & (minute < 17 * 60))
-        keep = ~np.asarray(closed)
+        # A bar is expected when any of it is in the session: the 4h bar opening at 20:00 UTC on
+        # Sunday holds the 17:00 New York open. The weekend (48 h) is longer than any intraday
+        # bar, so a bar is wholly closed only if both its first and its last minute are.
+        last_minute = pd.Timedelta(minutes=(timeframe.minutes or 1) - 1)
+        keep = _fx_open(grid) | _fx_open(grid + last_minute)
     else:
         keep = _nyse_mask(grid, ns, timeframe)
     return grid[np.asarray(keep, dtype=bool)]
+
+
+def _fx_open(stamps: pd.DatetimeIndex) -> npt.NDArray[np.bool_]:
+    local = stamps.tz_convert(_NEW_YORK)
+    minute = np.asarray(local.hour * 60 + local.minute)
+    dow = np.asarray(local.day_of_week)
+    closed = ((dow == 4) & (minute >= 17 * 60)) | (dow == 5) | ((dow == 6) & (minute < 17 * 60))
+    return np.asarray(~closed, dtype=bool)
 
 
 def _nyse_mask(
@@ -213,7 +220,8 @@ def _nyse_mask(
         local = grid.tz_convert(_NEW_YORK)
         minute = np.asarray(local.hour * 60 + local.minute)
         weekday = np.asarray(local.day_of_week < 5) & (minute >= 570) & (minute < 960)
-        days = np.asarray(local.tz_localize(None).normalize().as_unit("ns").asi8, dtype=np.int64) // _DAY_NS
+        local_days = local.tz_localize(None).normalize().as_unit("ns")
+        days = np.asarray(local_days.asi8, dtype=np.int64) // _DAY_NS
     first, last = grid[0].year - 1, grid[-1].year + 1
     closed = np.isin(days, _nyse_closed_days(first, last))
     return np.asarray(weekday & ~closed, dtype=bool)

@@ -48,7 +48,13 @@ def find_gaps(
     """
     expected = expected_timestamps(calendar, timeframe, to_utc(start), to_utc(end))
     want = index_ns(expected)
-    have = index_ns(pd.DatetimeIndex(index).tz_convert("UTC"))
+    stamps = pd.DatetimeIndex(index)
+    # Naive stamps are read as UTC, like ``start`` and ``end`` (see ``to_utc``).
+    stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+    have = index_ns(stamps)
+    if len(have) > 1 and bool(np.any(have[1:] < have[:-1])):
+        # searchsorted below needs ascending stamps; an unsorted index would hide bars.
+        have = np.sort(have)
     if len(want) == 0:
         return []
     pos = np.searchsorted(have, want)
@@ -64,6 +70,4 @@ def find_gaps(
     starts = index_from_ns(want[run_starts])
     ends = index_from_ns(timeframe.shift(want[run_ends]))
     counts = run_ends - run_starts + 1
-    return [
-        Gap(start=s, end=e, bars=int(n)) for s, e, n in zip(starts, ends, counts, strict=True)
-    ]
+    return [Gap(start=s, end=e, bars=int(n)) for s, e, n in zip(starts, ends, counts, strict=True)]

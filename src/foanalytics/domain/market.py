@@ -159,8 +159,9 @@ _MINUTES: dict[Timeframe, int | None] = {
     Timeframe.MN1: None,
 }
 
-_EXCHANGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_SYMBOL_RE = re.compile(r"^[^\s/]+(/[^\s/]+)*$")
+# Matched with ``fullmatch``: ``$`` would also accept a trailing newline.
+_EXCHANGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_SYMBOL_RE = re.compile(r"[^\s/]+(/[^\s/]+)*")
 
 
 class SeriesKey(BaseModel):
@@ -188,7 +189,7 @@ class SeriesKey(BaseModel):
     @field_validator("exchange")
     @classmethod
     def _check_exchange(cls, value: str) -> str:
-        if not _EXCHANGE_RE.match(value):
+        if not _EXCHANGE_RE.fullmatch(value):
             raise ValueError(
                 f"exchange {value!r} must be letters, digits, '_', '.' or '-' (no '/' or spaces)"
             )
@@ -197,7 +198,7 @@ class SeriesKey(BaseModel):
     @field_validator("symbol")
     @classmethod
     def _check_symbol(cls, value: str) -> str:
-        if not _SYMBOL_RE.match(value):
+        if not _SYMBOL_RE.fullmatch(value):
             raise ValueError(
                 f"symbol {value!r} must be non-empty, without spaces, and '/' only between parts"
             )
@@ -208,7 +209,8 @@ class SeriesKey(BaseModel):
         """Parse ``EXCHANGE/SYMBOL/TIMEFRAME``; raise :class:`InvalidInputError` naming the text."""
         if not isinstance(text, str):
             raise InvalidInputError(f"series key must be a string, got {type(text).__name__}")
-        parts = text.strip().split("/")
+        # No strip: a key's text is its identity, so padding is rejected, not silently dropped.
+        parts = text.split("/")
         if len(parts) < 3:
             raise InvalidInputError(
                 f"series key {text!r} must look like EXCHANGE/SYMBOL/TIMEFRAME, "
@@ -258,7 +260,7 @@ def to_utc(value: Any) -> pd.Timestamp:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"{value!r} is not a timestamp: {exc}") from None
-    if stamp is pd.NaT:
+    if pd.isna(stamp):
         raise InvalidInputError(f"{value!r} is not a timestamp")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
@@ -280,9 +282,7 @@ def empty_bars() -> pd.DataFrame:
     return bars_from_arrays(np.empty(0, dtype=np.int64), {c: np.empty(0) for c in BAR_COLUMNS})
 
 
-def bars_from_arrays(
-    ns: Int64Array, columns: dict[str, npt.NDArray[np.float64]]
-) -> pd.DataFrame:
+def bars_from_arrays(ns: Int64Array, columns: dict[str, npt.NDArray[np.float64]]) -> pd.DataFrame:
     """Assemble a bars frame from epoch nanoseconds and float64 column arrays (no validation)."""
     return pd.DataFrame(
         {c: np.asarray(columns[c], dtype=np.float64) for c in BAR_COLUMNS},
@@ -347,6 +347,9 @@ def validate_bars(
     if not isinstance(frame.index, pd.DatetimeIndex) and INDEX_NAME in frame.columns:
         frame = frame.set_index(INDEX_NAME)
     index = frame.index
+    if len(index) == 0 and not (isinstance(index, pd.DatetimeIndex) and index.tz is not None):
+        # With no rows no timestamp can be wrong: ``pd.DataFrame(columns=BAR_COLUMNS)`` is valid.
+        index = pd.DatetimeIndex([], tz="UTC")
     if not isinstance(index, pd.DatetimeIndex):
         raise InvalidBarsError(
             f"column {INDEX_NAME!r}: the index must be a DatetimeIndex (or a {INDEX_NAME!r} "
@@ -365,8 +368,20 @@ def validate_bars(
         )
     _check_columns(frame)
     index = index.tz_convert("UTC").as_unit("ns")
+    missing = np.asarray(index.isna(), dtype=bool)
+    if missing.any():
+        # NaT is the smallest int64: left in, it would pass as sorted and on the grid.
+        count = int(missing.sum())
+        rows = ", ".join(str(i) for i in np.flatnonzero(missing)[:_SHOWN])
+        raise InvalidBarsError(
+            f"column {INDEX_NAME!r}: {count} {'row' if count == 1 else 'rows'} with no timestamp "
+            f"(NaT), first at row position {rows}; drop them or fill in their open times",
+            column=INDEX_NAME,
+            rule="nat",
+            count=count,
+        )
     ns = np.asarray(index.asi8, dtype=np.int64)
-    values = {c: _as_float(frame[c]) for c in BAR_COLUMNS}
+    values = {c: _as_float(frame[c], ns) for c in BAR_COLUMNS}
 
     report = RepairReport()
     if repair:
@@ -387,6 +402,13 @@ def validate_bars(
 
 
 def _check_columns(frame: pd.DataFrame) -> None:
+    repeated = [str(c) for c in frame.columns[frame.columns.duplicated()]]
+    if repeated:
+        raise InvalidBarsError(
+            f"column {repeated[0]!r} appears more than once; keep one of each bars column",
+            column=repeated[0],
+            rule="duplicate_column",
+        )
     missing = [c for c in BAR_COLUMNS if c not in frame.columns]
     if missing:
         raise InvalidBarsError(
@@ -404,15 +426,42 @@ def _check_columns(frame: pd.DataFrame) -> None:
         )
 
 
-def _as_float(column: pd.Series) -> npt.NDArray[np.float64]:
-    if not (pd.api.types.is_numeric_dtype(column.dtype) and column.dtype != bool):
-        raise InvalidBarsError(
-            f"column {column.name!r} must be numeric, got dtype {column.dtype}",
-            column=str(column.name),
-            rule="not_numeric",
-            count=len(column),
-        )
-    return np.asarray(column.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+def _as_float(column: pd.Series, ns: Int64Array) -> npt.NDArray[np.float64]:
+    dtype = column.dtype
+    types = pd.api.types
+    if (
+        types.is_numeric_dtype(dtype)
+        and not types.is_bool_dtype(dtype)
+        and not types.is_complex_dtype(dtype)
+    ):
+        return np.asarray(column.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    if types.is_object_dtype(dtype):
+        # An object column passes when every cell is a real number (or missing, caught as NaN).
+        values, bad = _object_to_float(column.to_numpy(dtype=object))
+    else:
+        # bool, complex, datetime, string, category...: no row holds a usable price.
+        values, bad = np.full(len(column), np.nan), np.ones(len(column), dtype=bool)
+    if bad.any():
+        _fail_ns(str(column.name), "not_numeric", f"that are not numbers (dtype {dtype})", bad, ns)
+    return values
+
+
+def _object_to_float(
+    cells: npt.NDArray[np.object_],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    values = np.full(len(cells), np.nan)
+    bad = np.zeros(len(cells), dtype=bool)
+    for i, cell in enumerate(cells):
+        if cell is None or cell is pd.NA:
+            continue
+        if isinstance(cell, bool | np.bool_) or not isinstance(cell, int | float | np.number):
+            bad[i] = True
+            continue
+        try:
+            values[i] = float(cell)
+        except (OverflowError, TypeError):
+            bad[i] = True
+    return values, bad
 
 
 def _repair(
@@ -555,4 +604,4 @@ def slice_bars(bars: pd.DataFrame, start: Any = None, end: Any = None) -> pd.Dat
     ns = index_ns(pd.DatetimeIndex(bars.index))
     lo = 0 if start is None else int(np.searchsorted(ns, to_utc(start).value, side="left"))
     hi = len(ns) if end is None else int(np.searchsorted(ns, to_utc(end).value, side="left"))
-    return bars.iloc[lo:max(lo, hi)]
+    return bars.iloc[lo : max(lo, hi)]

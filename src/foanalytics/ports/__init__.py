@@ -1,0 +1,1 @@
+"""Protocols: one module per capability, each stating its contract."""

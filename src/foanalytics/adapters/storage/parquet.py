@@ -140,7 +140,9 @@ class ParquetBarStore:
                 (_partition_label(int(codes[lo]), key.timeframe), new.iloc[lo:hi])
                 for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
             ]
-            written = self._map(lambda job: self._upsert(directory, manifest.get(job[0]), *job), jobs)
+            written = self._map(
+                lambda job: self._upsert(directory, manifest.get(job[0]), *job), jobs
+            )
             changed = {label: part for label, part in written if part is not None}
             if changed:
                 self._commit(directory, {**manifest, **changed})
@@ -219,7 +221,9 @@ class ParquetBarStore:
                 removed += int(doomed.sum())
                 if doomed.all():
                     continue
-                kept[label] = part if not doomed.any() else self._put(directory, label, bars[~doomed])
+                kept[label] = (
+                    part if not doomed.any() else self._put(directory, label, bars[~doomed])
+                )
             if removed:
                 self._commit(directory, kept)
             return removed
@@ -291,9 +295,8 @@ class ParquetBarStore:
     # -- manifest, locks, errors ---------------------------------------------------------------
 
     def _series_dir(self, key: SeriesKey) -> str:
-        return "/".join(
-            [self._root, key.exchange, quote(key.symbol, safe=""), key.timeframe.path_token]
-        )
+        symbol = _symbol_dir(key.symbol)
+        return "/".join([self._root, key.exchange, symbol, key.timeframe.path_token])
 
     def _load_manifest(self, directory: str) -> dict[str, _Partition] | None:
         try:
@@ -313,8 +316,11 @@ class ParquetBarStore:
         if not manifest:
             self._fs.delete_file(target)
             self._clean(directory, set())
-            with contextlib.suppress(OSError):
-                self._fs.delete_dir(directory)
+            # A local series keeps its directory and lock file: removing them while writers wait
+            # on the lock would let the next writer lock a new file and run beside them.
+            if not self._local:
+                with contextlib.suppress(OSError):
+                    self._fs.delete_dir(directory)
             return
         document = {
             "version": _FORMAT_VERSION,
@@ -422,4 +428,17 @@ def _to_bars(tables: list[pa.Table], lo: int | None, hi: int | None) -> pd.DataF
 def _same_bars(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     if not np.array_equal(index_ns(pd.DatetimeIndex(a.index)), index_ns(pd.DatetimeIndex(b.index))):
         return False
-    return all(np.array_equal(a[c].to_numpy(), b[c].to_numpy()) for c in BAR_COLUMNS)
+    # Compare bits, not values: -0.0 == 0.0, yet a write of -0.0 over 0.0 must be stored.
+    return all(
+        np.array_equal(
+            a[c].to_numpy(dtype=np.float64).view(np.uint64),
+            b[c].to_numpy(dtype=np.float64).view(np.uint64),
+        )
+        for c in BAR_COLUMNS
+    )
+
+
+def _symbol_dir(symbol: str) -> str:
+    """Name the directory of a symbol: percent-encoded, and never ``.``, ``..`` or hidden."""
+    name = quote(symbol, safe="")
+    return "%2E" + name[1:] if name.startswith(".") else name

@@ -1,0 +1,152 @@
+"""The composition root: the one module that picks adapters and builds the services.
+
+``build()`` reads :class:`Settings` from the environment; an embedding service passes its own
+settings and, by keyword, its own adapters for any port (``bar_store=...``, ``sources=...``).
+Adapters are imported only when chosen, so an unused vendor SDK is never imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from foanalytics.config import Settings
+from foanalytics.domain.errors import InvalidInputError
+from foanalytics.domain.market import SeriesKey
+from foanalytics.ports.market_data import MarketDataSource
+from foanalytics.ports.storage import BarStore
+from foanalytics.services.market_data import MarketDataService
+
+
+def _parquet_store(settings: Settings) -> BarStore:
+    from foanalytics.adapters.storage.parquet import ParquetBarStore, ParquetStoreConfig
+
+    config = ParquetStoreConfig(
+        root=str(settings.bars_dir), compression=settings.storage.compression
+    )
+    return ParquetBarStore(config)
+
+
+def _memory_store(settings: Settings) -> BarStore:
+    from foanalytics.adapters.storage.memory import MemoryBarStore
+
+    return MemoryBarStore()
+
+
+def _synthetic_source(settings: Settings) -> MarketDataSource:
+    from foanalytics.adapters.market_data.synthetic import (
+        SyntheticMarketDataSource,
+        SyntheticSourceConfig,
+    )
+
+    return SyntheticMarketDataSource(SyntheticSourceConfig(**settings.synthetic.model_dump()))
+
+
+def _ccxt_source(settings: Settings) -> MarketDataSource:
+    from foanalytics.adapters.market_data.ccxt import CcxtMarketDataSource, CcxtSourceConfig
+
+    return CcxtMarketDataSource(CcxtSourceConfig(**settings.ccxt.model_dump()))
+
+
+STORES: dict[str, Callable[[Settings], BarStore]] = {
+    "parquet": _parquet_store,
+    "memory": _memory_store,
+}
+SOURCES: dict[str, Callable[[Settings], MarketDataSource]] = {
+    "synthetic": _synthetic_source,
+    "ccxt": _ccxt_source,
+}
+
+
+class _LazySources(Mapping[str, MarketDataSource]):
+    """Sources by name, each built on first use (ccxt is a heavy import)."""
+
+    def __init__(
+        self, settings: Settings, given: Mapping[str, MarketDataSource] | None = None
+    ) -> None:
+        self._settings = settings
+        self._built: dict[str, MarketDataSource] = dict(given or {})
+        self._names = sorted(set(SOURCES) | set(self._built))
+
+    def __getitem__(self, name: str) -> MarketDataSource:
+        if name not in self._built:
+            if name not in SOURCES:
+                raise KeyError(name)
+            self._built[name] = SOURCES[name](self._settings)
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+@dataclass(frozen=True)
+class Services:
+    """The ready services and the adapters behind them."""
+
+    settings: Settings
+    bar_store: BarStore
+    sources: Mapping[str, MarketDataSource]
+    market_data: MarketDataService
+
+
+def build(settings: Settings | None = None, **overrides: Any) -> Services:
+    """Build the services from ``settings`` (read from the environment when ``None``).
+
+    Keyword overrides replace an adapter: ``bar_store`` (a :class:`BarStore`), ``sources``
+    (a mapping of extra or replacement sources by name). No global state is touched.
+
+    Examples
+    --------
+    >>> from foanalytics.adapters.storage.memory import MemoryBarStore
+    >>> services = build(Settings(data_dir="/tmp/unused"), bar_store=MemoryBarStore())
+    >>> services.market_data.source_names
+    ['ccxt', 'synthetic']
+    """
+    unknown = set(overrides) - {"bar_store", "sources"}
+    if unknown:
+        raise InvalidInputError(
+            f"build() got unknown override(s) {sorted(unknown)}; use bar_store or sources"
+        )
+    settings = settings if settings is not None else Settings()
+    bar_store = overrides.get("bar_store") or STORES[settings.storage.backend](settings)
+    sources = _LazySources(settings, overrides.get("sources"))
+    return Services(
+        settings=settings,
+        bar_store=bar_store,
+        sources=sources,
+        market_data=MarketDataService(bar_store, sources),
+    )
+
+
+def file_source(
+    path: str | Path,
+    *,
+    key: SeriesKey | None = None,
+    key_template: str | None = None,
+    **options: Any,
+) -> tuple[MarketDataSource, list[SeriesKey]]:
+    """Open a bars file (``key``) or a price panel (``key_template`` with ``{column}``).
+
+    ``options`` are the fields of
+    :class:`foanalytics.adapters.market_data.files.FileSourceConfig` (``columns``, ``tz``,
+    ``date_format``, ``dayfirst``, ``label``, ``close_only``, ``repair``). Returns the source
+    and the keys it serves.
+    """
+    from foanalytics.adapters.market_data.files import FileMarketDataSource, FileSourceConfig
+
+    try:
+        config = FileSourceConfig(**options)
+    except ValueError as exc:
+        raise InvalidInputError(f"invalid file options: {exc}") from None
+    if (key is None) == (key_template is None):
+        raise InvalidInputError("give exactly one of key and key_template")
+    if key_template is not None:
+        source = FileMarketDataSource.panel(path, key_template, config)
+        return source, source.keys
+    assert key is not None
+    return FileMarketDataSource({key: path}, config), [key]

@@ -1,0 +1,406 @@
+"""The ``foanalytics`` command line: the services, with tables, progress bars and JSON.
+
+JSON output (``--json``) is a contract: scripts and later features rely on its shape. Errors
+print the library's message on stderr and exit non-zero: 2 for bad input, 3 for something not
+found, 4 for an unreachable backend or failing provider, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from foanalytics.bootstrap import Services, build, file_source
+from foanalytics.config import Settings
+from foanalytics.domain.calendars import Calendar
+from foanalytics.domain.errors import (
+    DataUnavailableError,
+    FoAnalyticsError,
+    InvalidInputError,
+    NotFoundError,
+    ProviderError,
+)
+from foanalytics.domain.market import SeriesKey, Timeframe
+from foanalytics.domain.series import IngestReport
+
+app = typer.Typer(
+    name="foanalytics",
+    help="Front-office analytics: market data, backtests, portfolios, risk.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Import, fetch, query and check bar series.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
+    (InvalidInputError, 2),
+    (NotFoundError, 3),
+    (DataUnavailableError, 4),
+    (ProviderError, 4),
+    (FoAnalyticsError, 1),
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (a stable contract).")]
+StartOpt = Annotated[str | None, typer.Option(help="First bar time, inclusive (ISO date).")]
+EndOpt = Annotated[str | None, typer.Option(help="End time, exclusive (ISO date).")]
+CalendarOpt = Annotated[
+    Calendar, typer.Option(help="Which bars to expect: auto, 24/7, weekdays, fx, nyse.")
+]
+
+
+def _handled(func: F) -> F:
+    """Turn the library's errors into a message on stderr and an exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FoAnalyticsError as exc:
+            code = next(c for kind, c in _EXIT_CODES if isinstance(exc, kind))
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+_state: dict[str, Any] = {}
+
+
+@app.callback()
+def _main(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FOANALYTICS_DATA_DIR", help="Where the store lives (FOANALYTICS_DATA_DIR)."
+        ),
+    ] = None,
+) -> None:
+    _state["data_dir"] = data_dir
+
+
+def _services() -> Services:
+    data_dir = _state.get("data_dir")
+    return build(Settings(data_dir=data_dir) if data_dir else Settings())
+
+
+def _key(text: str) -> SeriesKey:
+    return SeriesKey.parse(text)
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+@contextmanager
+def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int | None], None]]:
+    if not enabled:
+        yield lambda done, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} bars"))
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=False) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+@data_app.command("import")
+@_handled
+def data_import(
+    path: Annotated[Path, typer.Argument(help="CSV, Parquet or Feather file.")],
+    key: Annotated[
+        str,
+        typer.Option(
+            help="EXCHANGE/SYMBOL/TIMEFRAME. With --close-only, '{column}' in it imports every "
+            "column of a price panel, e.g. 'yahoo/{column}/1d'."
+        ),
+    ],
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Map a bars column to a file column: --map 'close=Adj Close'."),
+    ] = None,
+    tz: Annotated[str, typer.Option(help="Time zone of timestamps written without one.")] = "UTC",
+    date_format: Annotated[str | None, typer.Option(help="strftime format of the dates.")] = None,
+    dayfirst: Annotated[bool, typer.Option(help="Read 01/02/2024 as 1 February.")] = False,
+    label: Annotated[
+        str, typer.Option(help="'start' (bar open times) or 'end' (period-end labels).")
+    ] = "start",
+    close_only: Annotated[
+        bool, typer.Option(help="The file holds closes only: store flat bars (O=H=L=C).")
+    ] = False,
+    repair: Annotated[bool, typer.Option(help="Sort and drop exact duplicate rows.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Validate a file of bars and store it (nothing is stored if any bar is invalid)."""
+    options: dict[str, Any] = {
+        "columns": dict(_pair(item) for item in column or []),
+        "tz": tz,
+        "date_format": date_format,
+        "dayfirst": dayfirst,
+        "label": label,
+        "close_only": close_only,
+        "repair": repair,
+    }
+    if "{column}" in key:
+        if not close_only:
+            raise InvalidInputError("'{column}' in --key needs --close-only (a price panel)")
+        source, keys = file_source(path, key_template=key, **options)
+    else:
+        source, keys = file_source(path, key=_key(key), **options)
+    reports = _services().market_data.ingest_all(source, keys)
+    if as_json:
+        payload = [_import_row(r) for r in reports]
+        _print_json(payload if len(payload) > 1 else payload[0])
+        return
+    for report in reports:
+        out.print(f"stored {report.rows:,} bars of {report.key} ({report.start} .. {report.end})")
+
+
+def _import_row(report: IngestReport) -> dict[str, Any]:
+    row = report.to_dict()
+    return {"key": row["key"], "rows": row["rows"], "start": row["start"], "end": row["end"]}
+
+
+def _pair(item: str) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    if not sep or not name.strip() or not value:
+        raise InvalidInputError(f"--map {item!r} must look like BARS_COLUMN=FILE_COLUMN")
+    return name.strip().lower(), value
+
+
+@data_app.command("list")
+@_handled
+def data_list(as_json: JsonFlag = False) -> None:
+    """List stored series with their row counts and first and last bars."""
+    rows = [
+        {"key": str(c.key), "rows": c.rows, "start": c.start.isoformat(), "end": c.end.isoformat()}
+        for c in _services().market_data.list()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("key", "rows", "start", "end")
+    for row in rows:
+        table.add_row(row["key"], f"{row['rows']:,}", row["start"], row["end"])
+    out.print(table)
+
+
+@data_app.command("show")
+@_handled
+def data_show(
+    key: str,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    timeframe: Annotated[
+        str | None, typer.Option(help="Resample to a coarser timeframe on read.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print the bars of a series in [start, end)."""
+    bars = _services().market_data.bars(_key(key), start, end, timeframe)
+    if as_json:
+        records = [
+            {"timestamp": ts.isoformat(), **{c: float(v) for c, v in row.items()}}
+            for ts, row in zip(bars.index, bars.to_dict("records"), strict=True)
+        ]
+        _print_json(
+            {"key": key, "timeframe": timeframe or _key(key).timeframe.value, "bars": records}
+        )
+        return
+    table = Table("timestamp", "open", "high", "low", "close", "volume")
+    shown = bars if len(bars) <= 40 else pd.concat([bars.head(20), bars.tail(20)])
+    for i, (ts, row) in enumerate(shown.iterrows()):
+        if len(bars) > 40 and i == 20:
+            table.add_row("...", "", "", "", "", "")
+        table.add_row(str(ts), *(f"{v:.10g}" for v in row))
+    out.print(table)
+    out.print(f"{len(bars):,} bars")
+
+
+@data_app.command("gaps")
+@_handled
+def data_gaps(
+    key: str,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    calendar: CalendarOpt = Calendar.AUTO,
+    as_json: JsonFlag = False,
+) -> None:
+    """Report missing bars: {key, missing: [[start, end), ...], count}."""
+    report = _services().market_data.gaps(_key(key), start, end, calendar)
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    table = Table("from", "to (exclusive)", "bars")
+    for gap in report.gaps[:50]:
+        table.add_row(gap.start.isoformat(), gap.end.isoformat(), str(gap.bars))
+    out.print(table)
+    more = f" (first 50 of {len(report.gaps)} gaps shown)" if len(report.gaps) > 50 else ""
+    out.print(
+        f"{report.missing_bars} missing bars in {len(report.gaps)} gaps, "
+        f"calendar {report.calendar.value}{more}"
+    )
+
+
+@data_app.command("fetch")
+@_handled
+def data_fetch(
+    key: str,
+    source: Annotated[str, typer.Option(help="ccxt or synthetic.")],
+    start: Annotated[str, typer.Option(help="First bar time, inclusive.")],
+    end: Annotated[str, typer.Option(help="End time, exclusive.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch bars from a source and store them (an idempotent upsert)."""
+    services = _services()
+    with _progress(f"fetching {key}", not as_json) as progress:
+        report = services.market_data.ingest(source, _key(key), start, end, progress)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        out.print(f"stored {report.rows} bars of {key} from {report.source}")
+
+
+@data_app.command("ensure")
+@_handled
+def data_ensure(
+    key: str,
+    source: Annotated[str, typer.Option(help="ccxt or synthetic.")],
+    start: Annotated[str, typer.Option(help="First bar time, inclusive.")],
+    end: Annotated[str, typer.Option(help="End time, exclusive.")],
+    calendar: CalendarOpt = Calendar.AUTO,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch only the missing bars of [start, end) and report what is still missing."""
+    services = _services()
+    with _progress(f"filling {key}", not as_json) as progress:
+        report = services.market_data.ensure_complete(
+            _key(key), start, end, source, calendar, progress
+        )
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    out.print(
+        f"fetched {report.fetched_rows} bars into {key}; "
+        f"{report.gaps_after.missing_bars} still missing"
+    )
+
+
+@data_app.command("stats")
+@_handled
+def data_stats(key: str, calendar: CalendarOpt = Calendar.AUTO, as_json: JsonFlag = False) -> None:
+    """Summarise a series: rows, first/last bar, gaps, return statistics."""
+    stats = _services().market_data.stats(_key(key), calendar)
+    if as_json:
+        _print_json(stats.to_dict())
+        return
+    table = Table("field", "value")
+    for name, value in stats.to_dict().items():
+        table.add_row(name, f"{value:.6g}" if isinstance(value, float) else str(value))
+    out.print(table)
+
+
+@data_app.command("delete")
+@_handled
+def data_delete(key: str, start: StartOpt = None, end: EndOpt = None) -> None:
+    """Delete the bars of a series in [start, end) (the whole series without bounds)."""
+    removed = _services().market_data.delete(_key(key), start, end)
+    out.print(f"deleted {removed} bars of {key}")
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+
+@app.command()
+@_handled
+def demo() -> None:
+    """Run the main job on synthetic data: ingest, find and fill gaps, resample, summarise."""
+    started = time.perf_counter()
+    services = _services()
+    market = services.market_data
+    out.rule("foanalytics demo")
+    out.print(f"store: {services.settings.bars_dir}")
+    keys = [
+        SeriesKey(exchange="demo", symbol="BTC/USD", timeframe=Timeframe.M5),
+        SeriesKey(exchange="demo", symbol="ETH/USD", timeframe=Timeframe.H1),
+        SeriesKey(exchange="demo", symbol="ACME", timeframe=Timeframe.D1),
+    ]
+    ranges = {
+        Timeframe.M5: ("2024-01-01", "2024-04-01"),
+        Timeframe.H1: ("2023-01-01", "2024-04-01"),
+        Timeframe.D1: ("2015-01-01", "2024-04-01"),
+    }
+    for key in keys:
+        lo, hi = ranges[key.timeframe]
+        report = market.ingest("synthetic", key, lo, hi)
+        out.print(f"ingested {report.rows:>7,} bars of {key}")
+    # An exchange outage: a day of 5-minute bars goes missing.
+    outage = keys[0]
+    removed = market.delete(outage, "2024-02-10", "2024-02-11")
+    gaps = market.gaps(outage, calendar=Calendar.ALWAYS)
+    out.print(f"\nsimulated outage: removed {removed} bars of {outage}")
+    for gap in gaps.gaps:
+        out.print(f"  gap [{gap.start.isoformat()}, {gap.end.isoformat()}): {gap.bars} bars")
+    filled = market.ensure_complete(outage, *ranges[Timeframe.M5], "synthetic", Calendar.ALWAYS)
+    out.print(
+        f"ensure_complete fetched {filled.fetched_rows} bars; "
+        f"{filled.gaps_after.missing_bars} still missing"
+    )
+    four_hour = market.bars(outage, "2024-03-01", "2024-03-02", timeframe=Timeframe.H4)
+    out.print(f"\n{outage} resampled to 4h on 2024-03-01:")
+    table = Table("timestamp", "open", "high", "low", "close", "volume")
+    for ts, row in four_hour.iterrows():
+        table.add_row(str(ts), *(f"{v:,.2f}" for v in row))
+    out.print(table)
+    table = Table("series", "rows", "first", "last", "calendar", "missing", "total return", "vol")
+    for key in keys:
+        stats = market.stats(key)
+        table.add_row(
+            str(key),
+            f"{stats.rows:,}",
+            stats.start.date().isoformat(),
+            stats.end.date().isoformat(),
+            stats.calendar.value,
+            str(stats.missing_bars),
+            f"{stats.total_return:+.1%}",
+            f"{stats.volatility:.1%}" if stats.volatility is not None else "-",
+        )
+    out.print(table)
+    out.print(f"demo finished in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    """Run the CLI."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
