@@ -272,7 +272,7 @@ def _map_columns(
     unknown = set(config.columns) - {INDEX_NAME, *BAR_COLUMNS}
     if unknown:
         raise InvalidInputError(
-            f"column mapping names {sorted(unknown)}, which are not bars columns "
+            f"{path.name}: column mapping names {sorted(unknown)}, which are not bars columns "
             f"({INDEX_NAME}, {', '.join(BAR_COLUMNS)})"
         )
     headers = {_normal(c): str(c) for c in raw.columns}
@@ -301,7 +301,7 @@ def _map_columns(
     if missing:
         if config.close_only:
             hint = "name the column that holds the closes, e.g. columns={'close': 'SPY'}"
-        elif "close" in mapping or len(others) > 1:
+        elif "open" not in mapping:
             hint = "map them explicitly, or read a file of closes with close_only=True"
         else:
             hint = "map them explicitly"
