@@ -40,9 +40,7 @@ class GapsOut(BaseModel):
 @router.get("/series")
 def list_series(market: MarketData) -> list[SeriesOut]:
     """List stored series with row counts and first and last bars."""
-    return [
-        SeriesOut(key=str(c.key), rows=c.rows, start=c.start, end=c.end) for c in market.list()
-    ]
+    return [SeriesOut(key=str(c.key), rows=c.rows, start=c.start, end=c.end) for c in market.list()]
 
 
 @router.get("/series/{key:path}/bars")
@@ -56,8 +54,15 @@ def bars(
     """Return the bars of a series in [start, end), optionally resampled."""
     frame = market.bars(SeriesKey.parse(key), start, end, timeframe)
     return [
-        Bar(timestamp=ts, **row)
-        for ts, row in zip(frame.index, frame.to_dict("records"), strict=True)
+        Bar(
+            timestamp=row.Index,
+            open=row.open,
+            high=row.high,
+            low=row.low,
+            close=row.close,
+            volume=row.volume,
+        )
+        for row in frame.itertuples()
     ]
 
 

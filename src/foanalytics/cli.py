@@ -200,7 +200,7 @@ def _pair(item: str) -> tuple[str, str]:
 @_handled
 def data_list(as_json: JsonFlag = False) -> None:
     """List stored series with their row counts and first and last bars."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"key": str(c.key), "rows": c.rows, "start": c.start.isoformat(), "end": c.end.isoformat()}
         for c in _services().market_data.list()
     ]
@@ -324,7 +324,7 @@ def data_stats(key: str, calendar: CalendarOpt = Calendar.AUTO, as_json: JsonFla
         return
     table = Table("field", "value")
     for name, value in stats.to_dict().items():
-        table.add_row(name, f"{value:.6g}" if isinstance(value, float) else str(value))
+        table.add_row(str(name), f"{value:.6g}" if isinstance(value, float) else str(value))
     out.print(table)
 
 

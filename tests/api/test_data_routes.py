@@ -21,7 +21,8 @@ def client() -> TestClient:
 
 def test_health(client: TestClient) -> None:
     response = client.get("/api/v1/health")
-    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
 
 
 def test_series_bars_and_gaps(client: TestClient) -> None:
@@ -38,11 +39,16 @@ def test_series_bars_and_gaps(client: TestClient) -> None:
         params={"start": "2024-01-01T00:00:00Z", "timeframe": "4h"},
     ).json()
     assert [b["timestamp"][:13] for b in bars] == [
-        "2024-01-01T00", "2024-01-01T04", "2024-01-01T08",
-        "2024-01-01T12", "2024-01-01T16", "2024-01-01T20",
+        "2024-01-01T00",
+        "2024-01-01T04",
+        "2024-01-01T08",
+        "2024-01-01T12",
+        "2024-01-01T16",
+        "2024-01-01T20",
     ]
     gaps = client.get("/api/v1/data/series/synthetic/BTC/USD/1h/gaps").json()
-    assert gaps["count"] == 2 and gaps["calendar"] == "weekdays"  # a Monday: no weekend bar
+    assert gaps["count"] == 2
+    assert gaps["calendar"] == "weekdays"
     assert gaps["missing"] == [["2024-01-01T05:00:00Z", "2024-01-01T07:00:00Z"]]
 
 

@@ -54,7 +54,8 @@ def test_every_real_file_imports(cli, shared_data: Path, name, key, flags, rows)
     code, out, err = cli("data", "import", str(shared_data / name), "--key", key, *flags, "--json")
     assert code == 0, err
     report = _json(out)
-    assert report["key"] == key and report["rows"] == rows
+    assert report["key"] == key
+    assert report["rows"] == rows
     code, out, _ = cli("data", "show", key, "--json")
     bars = _json(out)["bars"]
     assert len(bars) == rows
@@ -109,14 +110,23 @@ def test_list_show_gaps_stats_json_contracts(cli, shared_data: Path) -> None:
     assert shown[0]["close"] == raw.loc["2010-01-04", "Close"]
     code, out, _ = cli("data", "stats", "nasdaq/GOOG/1d", "--json")
     stats = _json(out)
-    assert stats["rows"] == 2148 and stats["calendar"] == "weekdays"
+    assert stats["rows"] == 2148
+    assert stats["calendar"] == "weekdays"
 
 
 def test_fetch_synthetic_then_ensure(cli) -> None:
     key = "synthetic/BTC/USD/1h"
     code, out, err = cli(
-        "data", "fetch", key, "--source", "synthetic", "--start", "2024-01-01", "--end",
-        "2024-01-03", "--json",
+        "data",
+        "fetch",
+        key,
+        "--source",
+        "synthetic",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-01-03",
+        "--json",
     )
     assert code == 0, err
     assert _json(out)["rows"] == 48
@@ -124,10 +134,21 @@ def test_fetch_synthetic_then_ensure(cli) -> None:
     code, out, _ = cli("data", "gaps", key, "--calendar", "24/7", "--json")
     assert _json(out)["missing"] == [["2024-01-02T00:00:00+00:00", "2024-01-02T03:00:00+00:00"]]
     code, out, _ = cli(
-        "data", "ensure", key, "--source", "synthetic", "--start", "2024-01-01", "--end",
-        "2024-01-03", "--calendar", "24/7", "--json",
+        "data",
+        "ensure",
+        key,
+        "--source",
+        "synthetic",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-01-03",
+        "--calendar",
+        "24/7",
+        "--json",
     )
-    assert _json(out)["fetched_rows"] == 3 and _json(out)["count"] == 0
+    assert _json(out)["fetched_rows"] == 3
+    assert _json(out)["count"] == 0
 
 
 def _bad_csv(tmp_path: Path) -> Path:
@@ -152,8 +173,21 @@ def _bad_csv(tmp_path: Path) -> Path:
         (["data", "import", "{bad}", "--key", "x/{column}/1d"], 2, "--close-only"),
         (["data", "show", "x/ABC/1d"], 3, "not in the store"),
         (["data", "gaps", "x/ABC/1d", "--json"], 3, "not in the store"),
-        (["data", "fetch", "x/ABC/1d", "--source", "nope", "--start", "2024-01-01", "--end",
-          "2024-01-02"], 2, "unknown source"),
+        (
+            [
+                "data",
+                "fetch",
+                "x/ABC/1d",
+                "--source",
+                "nope",
+                "--start",
+                "2024-01-01",
+                "--end",
+                "2024-01-02",
+            ],
+            2,
+            "unknown source",
+        ),
     ],
 )
 def test_bad_input_exits_non_zero_and_stores_nothing(cli, tmp_path: Path, args, code, words):

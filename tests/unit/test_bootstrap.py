@@ -32,7 +32,8 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("FOANALYTICS_STORAGE__BACKEND", "memory")
     monkeypatch.setenv("FOANALYTICS_SYNTHETIC__SEED", "11")
     settings = Settings()
-    assert settings.data_dir == tmp_path and settings.storage.backend == "memory"
+    assert settings.data_dir == tmp_path
+    assert settings.storage.backend == "memory"
     assert settings.synthetic.seed == 11
     assert isinstance(build().bar_store, MemoryBarStore)
 
@@ -67,5 +68,5 @@ def test_unknown_overrides_are_refused(kwargs, words) -> None:
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    with pytest.raises(ValueError, match="storage|synthetic"):
+    with pytest.raises(ValueError, match=r"storage|synthetic"):
         Settings()

@@ -30,7 +30,8 @@ def test_backtrader_yahoo_layout_matches_pandas(shared_data: Path) -> None:
     bars = read_bars_file(path, Timeframe.D1)
     raw = pd.read_csv(path, index_col=0, parse_dates=True)
     assert list(bars.columns) == ["open", "high", "low", "close", "volume"]
-    assert bars.index.tz is not None and str(bars.index.tz) == "UTC"
+    assert bars.index.tz is not None
+    assert str(bars.index.tz) == "UTC"
     assert (bars.index.tz_localize(None) == raw.index).all()
     for column in ("Open", "High", "Low", "Close", "Volume"):
         np.testing.assert_array_equal(bars[column.lower()].to_numpy(), raw[column].to_numpy(float))
@@ -70,7 +71,8 @@ def test_explicit_mapping_epoch_milliseconds_and_time_zone(tmp_path: Path) -> No
     config = FileSourceConfig(columns={"close": "px", "volume": "qty"})
     bars = read_bars_file(path, Timeframe.M1, config)
     assert bars.index[0] == pd.Timestamp("2024-03-01", tz="UTC")
-    assert bars["close"].tolist() == [1.5, 1.8] and bars["volume"].tolist() == [10.0, 11.0]
+    assert bars["close"].tolist() == [1.5, 1.8]
+    assert bars["volume"].tolist() == [10.0, 11.0]
     local = _write(tmp_path, "ny.csv", f"Date,{OHLCV}\n2024-07-01 09:30,1,2,1,2,5\n")
     bars = read_bars_file(local, Timeframe.M30, FileSourceConfig(tz="America/New_York"))
     assert bars.index[0] == pd.Timestamp("2024-07-01 13:30", tz="UTC")
@@ -81,7 +83,9 @@ def test_us_and_day_first_dates(tmp_path: Path) -> None:
     us = read_bars_file(_write(tmp_path, "us.csv", text), Timeframe.D1)
     assert us.index[0] == pd.Timestamp("2024-01-02", tz="UTC")
     eu = read_bars_file(
-        _write(tmp_path, "eu.csv", text.replace("01/03", "02/01").replace("01/02/2024,", "01/01/2024,")),
+        _write(
+            tmp_path, "eu.csv", text.replace("01/03", "02/01").replace("01/02/2024,", "01/01/2024,")
+        ),
         Timeframe.D1,
         FileSourceConfig(dayfirst=True),
     )
@@ -94,14 +98,16 @@ def test_parquet_with_a_datetime_index(tmp_path: Path) -> None:
     path = tmp_path / "x.parquet"
     frame.to_parquet(path)
     bars = read_bars_file(path, Timeframe.D1)
-    assert (bars.index == index).all() and bars["close"].tolist() == [1.5] * 3
+    assert (bars.index == index).all()
+    assert bars["close"].tolist() == [1.5] * 3
 
 
 def test_source_serves_ranges_and_unknown_keys(shared_data: Path) -> None:
     key = SeriesKey.parse("nasdaq/GOOG/1d")
     source = FileMarketDataSource({key: shared_data / "stocks_daily/GOOG.csv"})
     bars = source.fetch(key, "2005-01-03", "2005-01-05")
-    assert len(bars) == 2 and source.info().timeframes == (Timeframe.D1,)
+    assert len(bars) == 2
+    assert source.info().timeframes == (Timeframe.D1,)
     with pytest.raises(NotFoundError, match="nasdaq/AAPL/1d"):
         source.fetch(SeriesKey.parse("nasdaq/AAPL/1d"))
 
@@ -114,18 +120,43 @@ def test_source_serves_ranges_and_unknown_keys(shared_data: Path) -> None:
         ("h.csv", f"Date,{OHLCV}\n", {}, InvalidInputError, "no rows"),
         ("c.csv", "Date,Open,High\n2024-01-01,1,2\n", {}, InvalidInputError, "low, close, volume"),
         ("d.csv", f"Date,{OHLCV}\nnot a date,1,2,1,2,5\n", {}, InvalidInputError, "dates"),
-        ("m.csv", f"Date,{OHLCV}\n2024-01-01,1,2,1,2,5\n", {"columns": {"close": "Px"}},
-         InvalidInputError, "no column 'Px'"),
-        ("k.csv", f"Date,{OHLCV}\n2024-01-01,1,2,1,2,5\n", {"columns": {"adj": "x"}},
-         InvalidInputError, "not bars columns"),
-        ("z.csv", f"Date,{OHLCV}\n2024-01-01,1,2,1,2,5\n", {"tz": "Mars/Olympus"},
-         InvalidInputError, "Mars/Olympus"),
+        (
+            "m.csv",
+            f"Date,{OHLCV}\n2024-01-01,1,2,1,2,5\n",
+            {"columns": {"close": "Px"}},
+            InvalidInputError,
+            "no column 'Px'",
+        ),
+        (
+            "k.csv",
+            f"Date,{OHLCV}\n2024-01-01,1,2,1,2,5\n",
+            {"columns": {"adj": "x"}},
+            InvalidInputError,
+            "not bars columns",
+        ),
+        (
+            "z.csv",
+            f"Date,{OHLCV}\n2024-01-01,1,2,1,2,5\n",
+            {"tz": "Mars/Olympus"},
+            InvalidInputError,
+            "Mars/Olympus",
+        ),
         ("n.csv", f"Date,{OHLCV}\n2024-01-01,1,2,1,,5\n", {}, InvalidBarsError, "column 'close'"),
-        ("p.csv", "date,A,B\n2024-01-01,1,2\n", {"close_only": True}, InvalidInputError,
-         "name the column that holds the closes"),
+        (
+            "p.csv",
+            "date,A,B\n2024-01-01,1,2\n",
+            {"close_only": True},
+            InvalidInputError,
+            "name the column that holds the closes",
+        ),
         ("q.csv", "date,SPY\n2024-01-01,1\n", {}, InvalidInputError, "close_only=True"),
-        ("u.csv", f"Date,{OHLCV}\n2024-01-02,1,2,1,2,5\n2024-01-01,1,2,1,2,5\n", {},
-         InvalidBarsError, "out of order"),
+        (
+            "u.csv",
+            f"Date,{OHLCV}\n2024-01-02,1,2,1,2,5\n2024-01-01,1,2,1,2,5\n",
+            {},
+            InvalidBarsError,
+            "out of order",
+        ),
     ],
 )
 def test_bad_files_get_clear_errors(tmp_path, name, text, config, error, words) -> None:
@@ -137,8 +168,11 @@ def test_bad_files_get_clear_errors(tmp_path, name, text, config, error, words) 
 
 def test_repair_sorts_and_drops_exact_duplicates(tmp_path: Path) -> None:
     text = f"Date,{OHLCV}\n2024-01-02,1,2,1,2,5\n2024-01-01,1,2,1,2,5\n2024-01-02,1,2,1,2,5\n"
-    bars = read_bars_file(_write(tmp_path, "r.csv", text), Timeframe.D1, FileSourceConfig(repair=True))
-    assert len(bars) == 2 and bars.index.is_monotonic_increasing
+    bars = read_bars_file(
+        _write(tmp_path, "r.csv", text), Timeframe.D1, FileSourceConfig(repair=True)
+    )
+    assert len(bars) == 2
+    assert bars.index.is_monotonic_increasing
 
 
 def test_missing_file_is_not_found(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def test_gaps_after_an_outage_and_ensure_complete_fills_exactly(services: Servic
     assert market.delete(KEY, "2024-01-05", "2024-01-06") == 24
     report = market.gaps(KEY)
     assert report.calendar.value == "24/7"  # the series has weekend bars
-    assert [g.to_pair() + [g.bars] for g in report.gaps] == [
+    assert [[*g.to_pair(), g.bars] for g in report.gaps] == [
         ["2024-01-03T05:00:00+00:00", "2024-01-03T09:00:00+00:00", 4],
         ["2024-01-05T00:00:00+00:00", "2024-01-06T00:00:00+00:00", 24],
     ]
@@ -102,7 +102,8 @@ def test_gaps_after_an_outage_and_ensure_complete_fills_exactly(services: Servic
 
     spy = Spy({})
     filled = market.ensure_complete(KEY, "2024-01-01", "2024-01-11", spy)
-    assert filled.fetched_rows == 28 and filled.complete
+    assert filled.fetched_rows == 28
+    assert filled.complete
     assert [(str(s), str(e)) for _, s, e in spy.calls] == [
         ("2024-01-03 05:00:00+00:00", "2024-01-03 09:00:00+00:00"),
         ("2024-01-05 00:00:00+00:00", "2024-01-06 00:00:00+00:00"),
@@ -131,7 +132,8 @@ def test_ensure_complete_reports_what_the_source_cannot_fill(services: Services)
 def test_ensure_complete_fetches_a_new_series_whole(services: Services) -> None:
     key = SeriesKey.parse("synthetic/NEW/1d")
     report = services.market_data.ensure_complete(key, "2024-01-01", "2024-02-01", "synthetic")
-    assert report.fetched_rows == 31 and report.complete
+    assert report.fetched_rows == 31
+    assert report.complete
 
 
 def test_stats_against_an_independent_computation(services: Services) -> None:
@@ -140,7 +142,8 @@ def test_stats_against_an_independent_computation(services: Services) -> None:
     stats = services.market_data.stats(daily)
     close = services.market_data.bars(daily)["close"]
     returns = close.pct_change().dropna()
-    assert stats.rows == 365 and stats.missing_bars == 0
+    assert stats.rows == 365
+    assert stats.missing_bars == 0
     assert stats.periods_per_year == 365.0
     assert stats.volatility == pytest.approx(returns.std() * np.sqrt(365), rel=1e-12)
     assert stats.total_return == pytest.approx(close.iloc[-1] / close.iloc[0] - 1, rel=1e-12)

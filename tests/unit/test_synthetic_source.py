@@ -42,7 +42,8 @@ def test_symbols_and_seeds_differ() -> None:
     b = SOURCE.fetch(SeriesKey.parse("s/B/1d"), "2024-01-01", "2024-02-01")["close"]
     other = SyntheticMarketDataSource(SyntheticSourceConfig(seed=4))
     c = other.fetch(SeriesKey.parse("s/A/1d"), "2024-01-01", "2024-02-01")["close"]
-    assert not np.allclose(a, b) and not np.allclose(a, c)
+    assert not np.allclose(a, b)
+    assert not np.allclose(a, c)
 
 
 def test_intraday_closes_meet_the_daily_path() -> None:
@@ -78,7 +79,8 @@ def test_bad_ranges(start, end, words) -> None:
 
 def test_empty_range_is_an_empty_frame() -> None:
     bars = SOURCE.fetch(SeriesKey.parse("s/A/1h"), "2024-01-02", "2024-01-01")
-    assert bars.empty and list(bars.columns) == ["open", "high", "low", "close", "volume"]
+    assert bars.empty
+    assert list(bars.columns) == ["open", "high", "low", "close", "volume"]
 
 
 def test_config_rejects_nonsense() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from foanalytics.domain.errors import InvalidInputError, NotFoundError
+from foanalytics.domain.errors import InvalidBarsError, InvalidInputError, NotFoundError
 from foanalytics.domain.market import (
     BAR_COLUMNS,
     INDEX_NAME,
@@ -44,7 +44,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "volume": ("volume", "vol", "v", "tickvolume", "basevolume"),
 }
 # Epoch numbers by magnitude: seconds ~1e9, milliseconds ~1e12, microseconds ~1e15.
-_EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+_EpochUnit = Literal["s", "ms", "us", "ns"]
+_EPOCH_UNITS: tuple[tuple[float, _EpochUnit], ...] = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
 
 
 class FileSourceConfig(BaseModel):
@@ -220,7 +221,7 @@ def read_bars_file(
 
 
 def _error_fields(exc: InvalidInputError) -> dict[str, Any]:
-    if hasattr(exc, "rule"):
+    if isinstance(exc, InvalidBarsError):
         return {
             "column": exc.column,
             "rule": exc.rule,
@@ -316,8 +317,11 @@ def _parse_timestamps(values: pd.Series, config: FileSourceConfig, path: Path) -
     try:
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
             magnitude = float(np.nanmax(np.abs(values.to_numpy(dtype=np.float64))))
-            unit = next((u for limit, u in _EPOCH_UNITS if magnitude < limit), "ns")
-            stamps = pd.DatetimeIndex(pd.to_datetime(values, unit=unit, utc=True))
+            unit: _EpochUnit = next((u for limit, u in _EPOCH_UNITS if magnitude < limit), "ns")
+            exact = values.to_numpy(
+                dtype=np.int64 if pd.api.types.is_integer_dtype(values.dtype) else np.float64
+            )
+            stamps = pd.DatetimeIndex(pd.to_datetime(exact, unit=unit, utc=True))
         else:
             parsed = pd.to_datetime(values, format=config.date_format, dayfirst=config.dayfirst)
             if parsed.dtype == object:  # mixed UTC offsets: only a conversion to UTC unifies them
@@ -329,7 +333,7 @@ def _parse_timestamps(values: pd.Series, config: FileSourceConfig, path: Path) -
             "name the timestamp column or give a date format"
         ) from None
     if stamps.hasnans:
-        bad = int(stamps.isna().sum())
+        bad = int(np.asarray(stamps.isna()).sum())
         raise InvalidInputError(f"{path.name}: {bad} rows of {values.name!r} are not dates")
     if stamps.tz is None:
         try:

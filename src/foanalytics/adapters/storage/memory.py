@@ -61,7 +61,9 @@ class MemoryBarStore:
             if len(doomed) == len(bars):
                 del self._series[key]
             elif len(doomed):
-                keep = ~np.isin(index_ns(pd.DatetimeIndex(bars.index)), index_ns(doomed.index))
+                keep = ~np.isin(
+                    index_ns(pd.DatetimeIndex(bars.index)), index_ns(pd.DatetimeIndex(doomed.index))
+                )
                 self._series[key] = bars[keep]
             return len(doomed)
 
