@@ -19,7 +19,7 @@ class InvalidBarsError(InvalidInputError):
     column
         The offending column (``"timestamp"`` for index problems).
     rule
-        A short name of the rule that failed, such as ``"nan"`` or ``"high_below_body"``.
+        A short name of the rule that failed, such as ``"not_finite"`` or ``"high_below_body"``.
     timestamps
         The first offending timestamps (at most five), as ISO strings.
     count
