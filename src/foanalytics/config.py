@@ -8,7 +8,7 @@ reads them when called without settings.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,6 +47,9 @@ class CcxtSettings(BaseModel):
     timeout_ms: int = Field(default=10_000, gt=0)
     page_limit: int = Field(default=1000, gt=0)
     max_retries: int = Field(default=5, ge=1)
+    retry_wait_max_s: float = Field(default=30.0, gt=0)
+    enable_rate_limit: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):

@@ -58,6 +58,7 @@ class Logged(NamedTuple):
     path: str
     params: dict[str, str]
     status: int
+    at: float  # time.monotonic() on arrival
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ class FakeBinance:
 
     def _log(self, path: str, params: dict[str, str], status: int) -> None:
         with self._lock:
-            self.requests.append(Logged(path, params, status))
+            self.requests.append(Logged(path, params, status, time.monotonic()))
 
     # ----------------------------------------------------------------- endpoints
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
@@ -296,13 +297,20 @@ def _kline_row(bar: Bar, interval: str) -> list[Any]:
 def _handler_for(exchange: FakeBinance) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle's algorithm the client's delayed ACK
+        # would hold the body back about 40 ms on every keep-alive request.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             params = dict(parse_qsl(parts.query))
             fault = exchange._take_fault(parts.path)
             if fault is not None and not fault.passthrough:
-                status, payload, content_type = fault.status, fault.body.encode(), fault.content_type
+                status, payload, content_type = (
+                    fault.status,
+                    fault.body.encode(),
+                    fault.content_type,
+                )
             else:
                 status, body = exchange.answer(parts.path, params)
                 payload, content_type = json.dumps(body).encode(), "application/json;charset=UTF-8"

@@ -22,6 +22,7 @@ import difflib
 import functools
 import importlib
 import inspect
+import json
 import logging
 import math
 import numbers
@@ -290,12 +291,46 @@ def bars_in_window(page: pd.DataFrame, since_ms: int, until_ms: int | None) -> p
     return page.iloc[np.flatnonzero(keep)]
 
 
+def unreadable_body(body: Any) -> str | None:
+    """Say what is wrong with a response body that ccxt read as "no candles", if anything.
+
+    ccxt drops OHLCV rows it cannot read (no timestamp) and reads a body that is not JSON as an
+    empty list, so a malformed page looks like the end of the history. ``body`` is the
+    exchange's ``last_http_response`` (ccxt records it by default). A non-empty JSON list or a
+    body that is not JSON at all cannot be "no candles"; other shapes (an exchange's JSON
+    object wrapper) are left alone, as they are what an empty answer looks like on many
+    exchanges.
+
+    Examples
+    --------
+    >>> unreadable_body("[]") is None, unreadable_body('{"result": []}') is None
+    (True, True)
+    >>> unreadable_body("[1, 2, 3]")
+    'rows ccxt could not read: [1, 2, 3]'
+    >>> unreadable_body("<html>Bad gateway</html>")
+    "a body that is not JSON: '<html>Bad gateway</html>'"
+    """
+    if not isinstance(body, str):
+        return None
+    text = body.strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return f"a body that is not JSON: {_short(text)}"
+    if isinstance(parsed, list) and parsed:
+        return f"rows ccxt could not read: {_clip(text)}"
+    return None
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
-def _short(value: Any, width: int = 120) -> str:
-    text = repr(value)
+def _short(value: Any) -> str:
+    return _clip(repr(value))
+
+
+def _clip(text: str, width: int = 120) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -335,7 +370,9 @@ class CcxtMarketDataSource:
     ('ccxt', 9)
     """
 
-    def __init__(self, config: CcxtSourceConfig, exchanges: Mapping[str, Any] | None = None):
+    def __init__(
+        self, config: CcxtSourceConfig, exchanges: Mapping[str, Any] | None = None
+    ) -> None:
         self._config = config
         self._exchanges: dict[str, Any] = dict(exchanges or {})
         for exchange_id, exchange in self._exchanges.items():
@@ -428,7 +465,14 @@ class CcxtMarketDataSource:
                 raise ProviderError(
                     provider, f"the exchange sent malformed {key} candles: {exc}"
                 ) from exc
-            fresh = bars_in_window(page, since, until)
+            if page.empty:
+                problem = unreadable_body(getattr(exchange, "last_http_response", None))
+                if problem is not None:
+                    raise ProviderError(
+                        provider, f"the exchange answered {key} with {problem}, not candles"
+                    )
+            # Checked page by page, so an exchange sending bad bars fails the fetch at once.
+            fresh = self._validated(key, provider, bars_in_window(page, since, until))
             fetched += len(fresh)
             if progress is not None:
                 progress(fetched, expected)
@@ -437,9 +481,16 @@ class CcxtMarketDataSource:
                 # the end) means the exchange ignores `since`, and asking again would loop.
                 break
             pages.append(fresh)
-            newest_ms = int(index_ns(pd.DatetimeIndex(fresh.index)).max()) // _NS_PER_MS
-            since = next_since(timeframe, newest_ms)
-        return self._validated(key, provider, pages)
+            newest_ms = int(index_ns(pd.DatetimeIndex(fresh.index))[-1]) // _NS_PER_MS
+            following = next_since(timeframe, newest_ms)
+            if following <= since:  # cannot happen with grid bars; never loop on it anyway
+                break
+            since = following
+        if not pages:
+            return empty_bars()
+        # Each page holds only bars after the previous one's, so the pages join sorted and
+        # unique; the final check keeps the port's promise whatever the pages were.
+        return self._validated(key, provider, pd.concat(pages) if len(pages) > 1 else pages[0])
 
     def _create(self, exchange_id: str) -> Any:
         ccxt = _import_ccxt()
@@ -522,10 +573,7 @@ class CcxtMarketDataSource:
                 f"({type(exc).__name__}: {exc})",
             ) from exc
 
-    def _validated(self, key: SeriesKey, provider: str, pages: list[pd.DataFrame]) -> pd.DataFrame:
-        if not pages:
-            return empty_bars()
-        frame = pd.concat(pages) if len(pages) > 1 else pages[0]
+    def _validated(self, key: SeriesKey, provider: str, frame: pd.DataFrame) -> pd.DataFrame:
         try:
             bars, repairs = validate_bars(frame, key.timeframe, repair=True)
         except InvalidBarsError as exc:

@@ -1,0 +1,1 @@
+"""Tests that run real client libraries against local servers."""
