@@ -605,3 +605,33 @@ def slice_bars(bars: pd.DataFrame, start: Any = None, end: Any = None) -> pd.Dat
     lo = 0 if start is None else int(np.searchsorted(ns, to_utc(start).value, side="left"))
     hi = len(ns) if end is None else int(np.searchsorted(ns, to_utc(end).value, side="left"))
     return bars.iloc[lo : max(lo, hi)]
+
+
+def infer_timeframe(index: pd.DatetimeIndex) -> Timeframe:
+    """Infer the timeframe of a bar index from its most common spacing.
+
+    Month spacing (28 to 31 days) is read as ``1M``. Raises :class:`InvalidInputError` when
+    there are fewer than two bars or the spacing matches no timeframe.
+
+    Examples
+    --------
+    >>> infer_timeframe(pd.date_range("2024-01-01", periods=5, freq="4h", tz="UTC")).value
+    '4h'
+    >>> infer_timeframe(pd.date_range("2024-01-01", periods=5, freq="MS", tz="UTC")).value
+    '1M'
+    """
+    ns = index_ns(pd.DatetimeIndex(index))
+    if len(ns) < 2:
+        raise InvalidInputError("cannot infer a timeframe from fewer than two bars")
+    steps, counts = np.unique(np.diff(ns), return_counts=True)
+    step = int(steps[np.argmax(counts)])
+    for timeframe in Timeframe:
+        if timeframe.nanos == step:
+            return timeframe
+    day = 24 * 60 * _NS_PER_MINUTE
+    if 28 * day <= step <= 31 * day:
+        return Timeframe.MN1
+    raise InvalidInputError(
+        f"bars are spaced {pd.Timedelta(step)} apart, which is no timeframe "
+        f"({', '.join(t.value for t in Timeframe)}); give the timeframe explicitly"
+    )
