@@ -1,0 +1,1 @@
+"""The contract suites: one per port, run against every adapter."""
