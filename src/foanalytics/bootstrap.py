@@ -10,14 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import pandas as pd
 
 from foanalytics.config import Settings
 from foanalytics.domain.errors import InvalidInputError
-from foanalytics.domain.market import SeriesKey
+from foanalytics.domain.market import SeriesKey, Timeframe
+from foanalytics.ports.engines import BacktestEngine
 from foanalytics.ports.market_data import MarketDataSource
 from foanalytics.ports.storage import BarStore
+from foanalytics.services.backtesting import BacktestService
 from foanalytics.services.market_data import MarketDataService
+
+T = TypeVar("T")
 
 
 def _parquet_store(settings: Settings) -> BarStore:
@@ -50,6 +56,18 @@ def _ccxt_source(settings: Settings) -> MarketDataSource:
     return CcxtMarketDataSource(CcxtSourceConfig(**settings.ccxt.model_dump()))
 
 
+def _native_engine(settings: Settings) -> BacktestEngine:
+    from foanalytics.adapters.engines.native import NativeBacktestEngine
+
+    return NativeBacktestEngine()
+
+
+def _backtrader_engine(settings: Settings) -> BacktestEngine:
+    from foanalytics.adapters.engines.backtrader import BacktraderBacktestEngine
+
+    return BacktraderBacktestEngine()
+
+
 STORES: dict[str, Callable[[Settings], BarStore]] = {
     "parquet": _parquet_store,
     "memory": _memory_store,
@@ -58,23 +76,31 @@ SOURCES: dict[str, Callable[[Settings], MarketDataSource]] = {
     "synthetic": _synthetic_source,
     "ccxt": _ccxt_source,
 }
+ENGINES: dict[str, Callable[[Settings], BacktestEngine]] = {
+    "native": _native_engine,
+    "backtrader": _backtrader_engine,
+}
 
 
-class _LazySources(Mapping[str, MarketDataSource]):
-    """Sources by name, each built on first use (ccxt is a heavy import)."""
+class _Lazy(Mapping[str, T]):
+    """Adapters by name, each built on first use (ccxt and backtrader are heavy imports)."""
 
     def __init__(
-        self, settings: Settings, given: Mapping[str, MarketDataSource] | None = None
+        self,
+        factories: Mapping[str, Callable[[Settings], T]],
+        settings: Settings,
+        given: Mapping[str, T] | None = None,
     ) -> None:
+        self._factories = factories
         self._settings = settings
-        self._built: dict[str, MarketDataSource] = dict(given or {})
-        self._names = sorted(set(SOURCES) | set(self._built))
+        self._built: dict[str, T] = dict(given or {})
+        self._names = sorted(set(factories) | set(self._built))
 
-    def __getitem__(self, name: str) -> MarketDataSource:
+    def __getitem__(self, name: str) -> T:
         if name not in self._built:
-            if name not in SOURCES:
+            if name not in self._factories:
                 raise KeyError(name)
-            self._built[name] = SOURCES[name](self._settings)
+            self._built[name] = self._factories[name](self._settings)
         return self._built[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -91,14 +117,17 @@ class Services:
     settings: Settings
     bar_store: BarStore
     sources: Mapping[str, MarketDataSource]
+    engines: Mapping[str, BacktestEngine]
     market_data: MarketDataService
+    backtesting: BacktestService
 
 
 def build(settings: Settings | None = None, **overrides: Any) -> Services:
     """Build the services from ``settings`` (read from the environment when ``None``).
 
     Keyword overrides replace an adapter: ``bar_store`` (a :class:`BarStore`), ``sources``
-    (a mapping of extra or replacement sources by name). No global state is touched.
+    and ``engines`` (mappings of extra or replacement adapters by name). No global state is
+    touched.
 
     Examples
     --------
@@ -107,19 +136,23 @@ def build(settings: Settings | None = None, **overrides: Any) -> Services:
     >>> services.market_data.source_names
     ['ccxt', 'synthetic']
     """
-    unknown = set(overrides) - {"bar_store", "sources"}
+    unknown = set(overrides) - {"bar_store", "sources", "engines"}
     if unknown:
         raise InvalidInputError(
-            f"build() got unknown override(s) {sorted(unknown)}; use bar_store or sources"
+            f"build() got unknown override(s) {sorted(unknown)}; use bar_store, sources or engines"
         )
     settings = settings if settings is not None else Settings()
     bar_store = overrides.get("bar_store") or STORES[settings.storage.backend](settings)
-    sources = _LazySources(settings, overrides.get("sources"))
+    sources: Mapping[str, MarketDataSource] = _Lazy(SOURCES, settings, overrides.get("sources"))
+    engines: Mapping[str, BacktestEngine] = _Lazy(ENGINES, settings, overrides.get("engines"))
+    market_data = MarketDataService(bar_store, sources)
     return Services(
         settings=settings,
         bar_store=bar_store,
         sources=sources,
-        market_data=MarketDataService(bar_store, sources),
+        engines=engines,
+        market_data=market_data,
+        backtesting=BacktestService(market_data, engines),
     )
 
 
@@ -150,3 +183,18 @@ def file_source(
         return source, source.keys
     assert key is not None
     return FileMarketDataSource({key: path}, config), [key]
+
+
+def read_bars(path: str | Path, timeframe: str | None = None, **options: Any) -> pd.DataFrame:
+    """Read validated bars straight from a file, the timeframe inferred when not given.
+
+    ``options`` are those of :func:`file_source`; columns other than the bars' are ignored.
+    """
+    from foanalytics.adapters.market_data.files import FileSourceConfig, read_bars_file
+
+    try:
+        config = FileSourceConfig(**options)
+        tf = Timeframe(timeframe) if timeframe else None
+    except ValueError as exc:
+        raise InvalidInputError(f"invalid file options: {exc}") from None
+    return read_bars_file(path, tf, config)

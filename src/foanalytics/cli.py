@@ -8,6 +8,7 @@ found, 4 for an unreachable backend or failing provider, 1 otherwise.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from foanalytics.bootstrap import Services, build, file_source
+from foanalytics.bootstrap import Services, build, file_source, read_bars
 from foanalytics.config import Settings
 from foanalytics.domain.calendars import Calendar
 from foanalytics.domain.errors import (
@@ -34,6 +35,7 @@ from foanalytics.domain.errors import (
 )
 from foanalytics.domain.market import SeriesKey, Timeframe
 from foanalytics.domain.series import IngestReport
+from foanalytics.domain.strategy import StrategySpec
 
 app = typer.Typer(
     name="foanalytics",
@@ -334,6 +336,206 @@ def data_delete(key: str, start: StartOpt = None, end: EndOpt = None) -> None:
     """Delete the bars of a series in [start, end) (the whole series without bounds)."""
     removed = _services().market_data.delete(_key(key), start, end)
     out.print(f"deleted {removed} bars of {key}")
+
+
+# -- strategies and backtests ------------------------------------------------------------------
+
+
+@app.command("strategies")
+@_handled
+def strategies(as_json: JsonFlag = False) -> None:
+    """List the strategy templates with their parameters and defaults."""
+    templates = _services().backtesting.strategies()
+    if as_json:
+        _print_json([t.to_dict() for t in templates])
+        return
+    table = Table("template", "parameters (defaults)", "description")
+    for template in templates:
+        params = ", ".join(f"{p.name}={p.default}" for p in template.params)
+        table.add_row(template.name, params, template.description)
+    out.print(table)
+
+
+KeyOpt = Annotated[str | None, typer.Option("--key", help="A stored series.")]
+FileOpt = Annotated[
+    Path | None, typer.Option("--file", help="Bars straight from a CSV/Parquet/Feather file.")
+]
+TimeframeOpt = Annotated[
+    str | None, typer.Option(help="Timeframe of --file bars (inferred from the spacing).")
+]
+StrategyOpt = Annotated[str | None, typer.Option("--strategy", help="A template name.")]
+SpecOpt = Annotated[Path | None, typer.Option("--spec", help="A strategy spec JSON file.")]
+ParamOpt = Annotated[
+    list[str] | None, typer.Option("--param", help="Template parameter: --param fast=20.")
+]
+EngineOpt = Annotated[str | None, typer.Option(help="native (default) or backtrader.")]
+CashOpt = Annotated[float | None, typer.Option("--cash", help="Initial cash.")]
+CommissionOpt = Annotated[
+    float | None, typer.Option("--commission", help="Commission, a fraction of notional.")
+]
+SlippageOpt = Annotated[float | None, typer.Option("--slippage-bps", help="Slippage in bps.")]
+
+
+def _bars_source(
+    key: str | None, file: Path | None, timeframe: str | None
+) -> tuple[SeriesKey | pd.DataFrame, str | None]:
+    if (key is None) == (file is None):
+        raise InvalidInputError("give exactly one of --key and --file")
+    if key is not None:
+        return _key(key), timeframe
+    assert file is not None
+    bars = read_bars(file, timeframe)
+    return bars, timeframe
+
+
+def _strategy(strategy: str | None, spec_file: Path | None) -> StrategySpec | str:
+    if (strategy is None) == (spec_file is None):
+        raise InvalidInputError("give exactly one of --strategy and --spec")
+    if strategy is not None:
+        return strategy
+    assert spec_file is not None
+    try:
+        text = spec_file.read_text()
+    except OSError as exc:
+        raise NotFoundError(f"cannot read spec file {spec_file}: {exc.strerror}") from None
+    return StrategySpec.from_json(text)
+
+
+def _overrides(
+    cash: float | None, commission: float | None, slippage: float | None
+) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if cash is not None:
+        overrides["initial_cash"] = cash
+    costs = {
+        name: value
+        for name, value in (("commission", commission), ("slippage_bps", slippage))
+        if value is not None
+    }
+    if costs:
+        overrides["costs"] = costs
+    return overrides
+
+
+@app.command("backtest")
+@_handled
+def backtest(
+    key: KeyOpt = None,
+    file: FileOpt = None,
+    timeframe: TimeframeOpt = None,
+    strategy: StrategyOpt = None,
+    spec: SpecOpt = None,
+    param: ParamOpt = None,
+    engine: EngineOpt = None,
+    cash: CashOpt = None,
+    commission: CommissionOpt = None,
+    slippage_bps: SlippageOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Backtest a template or a spec on a stored series or a file."""
+    source, tf = _bars_source(key, file, timeframe)
+    chosen = _strategy(strategy, spec)
+    params = dict(_param(item) for item in param or [])
+    result = _services().backtesting.run(
+        chosen,
+        source,
+        start,
+        end,
+        params=params or None,
+        engine=engine,
+        timeframe=tf,
+        overrides=_overrides(cash, commission, slippage_bps),
+    )
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    table = Table("statistic", "value")
+    for name, value in result.stats.model_dump().items():
+        table.add_row(name, f"{value:.6g}" if isinstance(value, float) else str(value))
+    out.print(f"{result.spec.name} on {key or file} ({result.engine} engine)")
+    out.print(table)
+    out.print(f"{len(result.trades)} trades, final equity {result.final_equity:,.2f}")
+
+
+@app.command("sweep")
+@_handled
+def sweep(
+    strategy: Annotated[str, typer.Option("--strategy", help="A template name.")],
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid", help="A parameter's values: --grid fast=5:50:5 (inclusive) or fast=5,10,20."
+        ),
+    ],
+    key: KeyOpt = None,
+    file: FileOpt = None,
+    timeframe: TimeframeOpt = None,
+    metric: Annotated[str, typer.Option(help="Sort by this statistic.")] = "sharpe",
+    engine: EngineOpt = None,
+    cash: CashOpt = None,
+    commission: CommissionOpt = None,
+    slippage_bps: SlippageOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    top: Annotated[int, typer.Option(help="Rows to print.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Backtest every combination of a template's parameters, best first."""
+    source, tf = _bars_source(key, file, timeframe)
+    values = dict(_grid(item) for item in grid)
+    with _progress(f"sweeping {strategy}", not as_json) as progress:
+        frame = _services().backtesting.sweep(
+            strategy,
+            values,
+            source,
+            start,
+            end,
+            metric=metric,
+            progress=progress,
+            engine=engine,
+            timeframe=tf,
+            overrides=_overrides(cash, commission, slippage_bps) or None,
+        )
+    if as_json:
+        records = json.loads(frame.to_json(orient="records"))
+        _print_json({"strategy": strategy, "metric": metric, "results": records})
+        return
+    shown = frame.head(top)
+    table = Table(*map(str, shown.columns[: len(values) + 6]))
+    for row in shown.itertuples(index=False):
+        table.add_row(
+            *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row[: len(values) + 6])
+        )
+    out.print(table)
+    out.print(f"{len(frame)} combinations, sorted by {metric}")
+
+
+def _param(item: str) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise InvalidInputError(f"--param {item!r} must look like NAME=VALUE")
+    return name.strip(), value.strip()
+
+
+def _grid(item: str) -> tuple[str, list[float | int | str]]:
+    name, value = _param(item)
+    if ":" in value:
+        parts = value.split(":")
+        if len(parts) != 3:
+            raise InvalidInputError(f"--grid {item!r}: a range is START:STOP:STEP")
+        try:
+            first, last, step = (float(p) for p in parts)
+        except ValueError:
+            raise InvalidInputError(f"--grid {item!r}: START:STOP:STEP must be numbers") from None
+        if step <= 0 or last < first:
+            raise InvalidInputError(f"--grid {item!r}: need STEP > 0 and STOP >= START")
+        count = math.floor((last - first) / step + 1e-9) + 1
+        numbers = [first + i * step for i in range(count)]
+        whole = all(float(p).is_integer() for p in parts)
+        return name, [int(n) if whole else n for n in numbers]
+    return name, [v.strip() for v in value.split(",") if v.strip()]
 
 
 # -- demo --------------------------------------------------------------------------------------

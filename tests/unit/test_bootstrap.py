@@ -55,7 +55,7 @@ def test_overrides_replace_adapters_and_sources(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "words"),
-    [({"store": 1}, "unknown override"), ({"bar_stor": 1}, "bar_store or sources")],
+    [({"store": 1}, "unknown override"), ({"bar_stor": 1}, "bar_store, sources or engines")],
 )
 def test_unknown_overrides_are_refused(kwargs, words) -> None:
     with pytest.raises(InvalidInputError, match=words):

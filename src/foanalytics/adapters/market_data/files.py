@@ -25,6 +25,7 @@ from foanalytics.domain.market import (
     Timeframe,
     index_from_ns,
     index_ns,
+    infer_timeframe,
     slice_bars,
     validate_bars,
 )
@@ -183,9 +184,9 @@ class FileMarketDataSource:
 
 
 def read_bars_file(
-    path: str | Path, timeframe: Timeframe, config: FileSourceConfig | None = None
+    path: str | Path, timeframe: Timeframe | None, config: FileSourceConfig | None = None
 ) -> pd.DataFrame:
-    """Read one file into validated bars of ``timeframe``.
+    """Read one file into validated bars of ``timeframe`` (inferred from the spacing if None).
 
     Raises :class:`NotFoundError` for a missing file and :class:`InvalidInputError` (or its
     :class:`InvalidBarsError`) for an unreadable file, unknown columns or bad bars.
@@ -209,6 +210,8 @@ def read_bars_file(
     else:
         for column in BAR_COLUMNS:
             frame[column] = raw[mapping[column]].to_numpy()
+    if timeframe is None:
+        timeframe = infer_timeframe(pd.DatetimeIndex(frame.index))
     if config.label == "end":
         frame.index = _end_labels_to_open(pd.DatetimeIndex(frame.index), timeframe)
     try:

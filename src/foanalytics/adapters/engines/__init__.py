@@ -1,0 +1,1 @@
+"""BacktestEngine adapters: ``native`` (numpy + numba, the default) and ``backtrader``."""
