@@ -535,7 +535,15 @@ def _grid(item: str) -> tuple[str, list[float | int | str]]:
         numbers = [first + i * step for i in range(count)]
         whole = all(float(p).is_integer() for p in parts)
         return name, [int(n) if whole else n for n in numbers]
-    return name, [v.strip() for v in value.split(",") if v.strip()]
+    return name, [_number_or_text(v.strip()) for v in value.split(",") if v.strip()]
+
+
+def _number_or_text(text: str) -> float | int | str:
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and "." not in text else number
 
 
 # -- demo --------------------------------------------------------------------------------------
@@ -596,7 +604,38 @@ def demo() -> None:
             f"{stats.volatility:.1%}" if stats.volatility is not None else "-",
         )
     out.print(table)
+    _demo_backtest(services, keys[1])
     out.print(f"demo finished in {time.perf_counter() - started:.1f} s")
+
+
+def _demo_backtest(services: Services, key: SeriesKey) -> None:
+    backtesting = services.backtesting
+    options: dict[str, Any] = {"overrides": {"costs": {"commission": 0.001}, "stop_loss": 0.05}}
+    out.print(f"\nSMA(20, 100) crossover on {key}, 0.1% commission, 5% stop loss:")
+    table = Table("engine", "trades", "total return", "sharpe", "max drawdown", "final equity")
+    for engine in ("native", "backtrader"):
+        started = time.perf_counter()
+        result = backtesting.run(
+            "sma_crossover", key, params={"fast": 20, "slow": 100}, engine=engine, **options
+        )
+        stats = result.stats
+        table.add_row(
+            f"{engine} ({time.perf_counter() - started:.2f} s)",
+            str(stats.trades),
+            f"{stats.total_return:+.2%}",
+            f"{stats.sharpe:.2f}" if stats.sharpe is not None else "-",
+            f"{stats.max_drawdown:.2%}",
+            f"{result.final_equity:,.2f}",
+        )
+    out.print(table)
+    grid = {"fast": list(range(5, 55, 5)), "slow": list(range(20, 210, 10))}
+    started = time.perf_counter()
+    sweep = backtesting.sweep("sma_crossover", grid, key, metric="sharpe", **options)
+    best = sweep.iloc[0]
+    out.print(
+        f"sweep of {len(sweep)} (fast, slow) pairs in {time.perf_counter() - started:.2f} s; "
+        f"best by Sharpe: fast={best['fast']:g}, slow={best['slow']:g}, sharpe={best['sharpe']:.2f}"
+    )
 
 
 def main() -> None:
