@@ -22,6 +22,7 @@ from foanalytics.ports.market_data import MarketDataSource
 from foanalytics.ports.storage import BarStore
 from foanalytics.services.backtesting import BacktestService
 from foanalytics.services.market_data import MarketDataService
+from foanalytics.services.risk import RiskService
 
 T = TypeVar("T")
 
@@ -120,6 +121,7 @@ class Services:
     engines: Mapping[str, BacktestEngine]
     market_data: MarketDataService
     backtesting: BacktestService
+    risk: RiskService
 
 
 def build(settings: Settings | None = None, **overrides: Any) -> Services:
@@ -153,6 +155,7 @@ def build(settings: Settings | None = None, **overrides: Any) -> Services:
         engines=engines,
         market_data=market_data,
         backtesting=BacktestService(market_data, engines),
+        risk=RiskService(market_data),
     )
 
 
@@ -198,3 +201,54 @@ def read_bars(path: str | Path, timeframe: str | None = None, **options: Any) ->
     except ValueError as exc:
         raise InvalidInputError(f"invalid file options: {exc}") from None
     return read_bars_file(path, tf, config)
+
+
+def read_panel(path: str | Path, column: str | None = None, **options: Any) -> pd.DataFrame:
+    r"""Read a file of dated values: one column per asset, or the close of a bars file.
+
+    The timestamp column and the dates are read as by :func:`read_bars` (``options`` are
+    ``columns={"timestamp": ...}``, ``tz``, ``date_format``, ``dayfirst``). ``column`` keeps
+    one column; otherwise a bars file (open, high, low, close) gives its close, named after
+    the file, and any other file every column but the timestamp. Values are returned as read;
+    :meth:`foanalytics.services.risk.RiskService.returns` checks them.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "panel.csv"
+    >>> _ = path.write_text("date,AAA,BBB\n01/31/2024,10,5\n02/01/2024,11,6\n")
+    >>> read_panel(path).columns.tolist(), str(read_panel(path).index[1].date())
+    (['AAA', 'BBB'], '2024-02-01')
+    """
+    # The files adapter's readers: one parser of file types and dates for bars and panels.
+    from foanalytics.adapters.market_data.files import (
+        FileSourceConfig,
+        _map_columns,
+        _parse_timestamps,
+        _read_table,
+    )
+
+    try:
+        config = FileSourceConfig(**options)
+    except ValueError as exc:
+        raise InvalidInputError(f"invalid file options: {exc}") from None
+    file = Path(path)
+    raw = _read_table(file)
+    mapping = _map_columns(raw, config, file, strict=False)
+    stamp = mapping["timestamp"]
+    others = [str(c) for c in raw.columns if str(c) != stamp]
+    if column is not None:
+        if column not in others:
+            raise InvalidInputError(
+                f"{file.name}: no column {column!r}; it has {', '.join(others) or 'none'}"
+            )
+        chosen = {column: column}
+    elif {"open", "high", "low", "close"} <= set(mapping):
+        chosen = {mapping["close"]: file.name.split(".")[0]}
+    else:
+        chosen = {c: c for c in others}
+    if not chosen:
+        raise InvalidInputError(f"{file.name}: the file has dates but no value column")
+    frame = raw[list(chosen)].rename(columns=chosen)
+    frame.index = _parse_timestamps(raw[stamp], config, file)
+    return frame

@@ -7,6 +7,7 @@ found, 4 for an unreachable backend or failing provider, 1 otherwise.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import sys
@@ -23,8 +24,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from foanalytics.bootstrap import Services, build, file_source, read_bars
+from foanalytics.bootstrap import Services, build, file_source, read_bars, read_panel
 from foanalytics.config import Settings
+from foanalytics.domain.backtest import BacktestResult
 from foanalytics.domain.calendars import Calendar
 from foanalytics.domain.errors import (
     DataUnavailableError,
@@ -34,8 +36,10 @@ from foanalytics.domain.errors import (
     ProviderError,
 )
 from foanalytics.domain.market import SeriesKey, Timeframe
+from foanalytics.domain.risk import PERCENT_METRICS, RiskReport
 from foanalytics.domain.series import IngestReport
 from foanalytics.domain.strategy import StrategySpec
+from foanalytics.reports.tearsheet import write_tearsheet
 
 app = typer.Typer(
     name="foanalytics",
@@ -546,6 +550,264 @@ def _number_or_text(text: str) -> float | int | str:
     return int(number) if number.is_integer() and "." not in text else number
 
 
+# -- risk and tearsheets -----------------------------------------------------------------------
+
+BenchmarkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--benchmark",
+        metavar="KEY|PATH",
+        help="A stored series (its closes) or a file of one price column (of returns with "
+        "--returns); both sides are cut to the dates they share.",
+    ),
+]
+ConfidenceOpt = Annotated[
+    list[float] | None,
+    typer.Option(
+        "--confidence", help="A VaR/CVaR level inside (0, 1); repeat it (default 0.95 and 0.99)."
+    ),
+]
+RiskFreeOpt = Annotated[float, typer.Option(help="Annual risk-free rate, e.g. 0.02.")]
+PeriodsOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--periods-per-year", help="Annualisation (default: from the spacing and calendar)."
+    ),
+]
+
+
+def _measured(
+    services: Services,
+    text: str,
+    *,
+    returns: bool,
+    column: str | None = None,
+    dayfirst: bool = False,
+    start: str | None = None,
+    end: str | None = None,
+) -> pd.DataFrame:
+    """Return the checked returns of a stored key or a file (prices unless ``returns``)."""
+    path = Path(text)
+    if path.is_file():
+        frame = read_panel(path, column, dayfirst=dayfirst)
+        return services.risk.returns(frame, start, end, prices=not returns)
+    try:
+        key = _key(text)
+    except InvalidInputError:
+        raise NotFoundError(
+            f"{text!r} is neither a file nor a series key (EXCHANGE/SYMBOL/TIMEFRAME)"
+        ) from None
+    if column is not None:
+        raise InvalidInputError("--column picks a column of a --file; a stored key has one")
+    return services.risk.returns(key, start, end)
+
+
+@app.command("risk")
+@_handled
+def risk(
+    key: Annotated[str | None, typer.Option("--key", help="A stored series (its closes).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="CSV/Parquet/Feather of prices, a date column then one column per asset (a "
+            "bars file gives its close); of returns with --returns.",
+        ),
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="Measure only this column of --file.")
+    ] = None,
+    returns: Annotated[
+        bool, typer.Option("--returns", help="The files hold simple returns, not prices.")
+    ] = False,
+    benchmark: BenchmarkOpt = None,
+    confidence: ConfidenceOpt = None,
+    periods_per_year: PeriodsOpt = None,
+    calendar: CalendarOpt = Calendar.AUTO,
+    risk_free: RiskFreeOpt = 0.0,
+    dayfirst: Annotated[bool, typer.Option(help="Read 01/02/2024 as 1 February.")] = False,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Measure risk: metrics, VaR and CVaR (four methods), drawdowns.
+
+    --json prints {"metrics": {name: value}, "var": {"historical": {"0.95": v, "0.99": v},
+    "parametric": ..., "cornish_fisher": ..., "monte_carlo": ...}, "cvar": {same shape},
+    "drawdowns": [{"peak", "trough", "recovery", "depth", ...}]}; with several columns and no
+    --column, one such object per column under the column's name. VaR and CVaR are returns
+    (a loss is negative); NaN and infinities print as null. Dates are ISO, US month/day/year,
+    or day/month/year with --dayfirst.
+    """
+    if (key is None) == (file is None):
+        raise InvalidInputError("give exactly one of --key and --file")
+    services = _services()
+    if file is not None and not file.is_file():
+        raise NotFoundError(f"no such file: {file}")
+    source = str(file) if file is not None else str(key)
+    measured = _measured(
+        services, source, returns=returns, column=column, dayfirst=dayfirst, start=start, end=end
+    )
+    bench = None
+    if benchmark is not None:
+        bench = _measured(services, benchmark, returns=returns, dayfirst=dayfirst)
+    report = services.risk.report(
+        measured,
+        bench,
+        confidence=confidence or (0.95, 0.99),
+        periods_per_year=periods_per_year,
+        risk_free=risk_free,
+        calendar=calendar,
+    )
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    _print_risk(report)
+
+
+def _print_risk(report: RiskReport) -> None:
+    def number(value: float, percent: bool) -> str:
+        if not math.isfinite(value):
+            return "-"
+        return f"{value:.2%}" if percent else f"{value:.4g}"
+
+    out.print(
+        f"{report.name}: {report.start.date()} .. {report.end.date()}, "
+        f"{len(report.returns):,} periods, {report.periods_per_year:g} a year"
+        + (f", benchmark {report.benchmark}" if report.benchmark else "")
+    )
+    table = _number_table("metric", report.columns)
+    for name, values in zip(report.metrics.index, report.metrics.to_numpy(), strict=True):
+        table.add_row(str(name), *(number(float(v), name in PERCENT_METRICS) for v in values))
+    out.print(table)
+    table = _number_table("", report.columns)
+    for label, frame in (("VaR", report.var), ("CVaR", report.cvar)):
+        for (method, level), row in zip(report.levels, frame.to_numpy(), strict=True):
+            table.add_row(f"{label} {method} {level:g}", *(number(float(v), True) for v in row))
+    out.print(table)
+    for column in report.columns[:3]:
+        drawdowns = report.drawdowns[column]
+        table = Table(*(str(c) for c in drawdowns.columns), title=f"drawdowns of {column}")
+        for record in drawdowns.to_dict("records"):
+            table.add_row(*(_cell_text(v) for v in record.values()))
+        out.print(table)
+
+
+def _number_table(first: str, columns: tuple[str, ...]) -> Table:
+    table = Table(first)
+    for column in columns:
+        table.add_column(column, justify="right")
+    return table
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is None or value is pd.NaT:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else "-"
+    return str(value)
+
+
+@app.command("report")
+@_handled
+def report(
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    key: KeyOpt = None,
+    file: FileOpt = None,
+    timeframe: TimeframeOpt = None,
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", help="Backtest this template (see strategies).")
+    ] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", "--backtest", help="Backtest this strategy spec JSON file."),
+    ] = None,
+    param: ParamOpt = None,
+    engine: EngineOpt = None,
+    cash: CashOpt = None,
+    commission: CommissionOpt = None,
+    slippage_bps: SlippageOpt = None,
+    benchmark: Annotated[
+        str | None,
+        typer.Option(
+            "--benchmark",
+            metavar="KEY|PATH",
+            help="A stored series (its closes) or a file of one price column (default for a "
+            "backtest: buying and holding its bars).",
+        ),
+    ] = None,
+    confidence: ConfidenceOpt = None,
+    risk_free: RiskFreeOpt = 0.0,
+    png: Annotated[
+        Path | None, typer.Option("--png", metavar="DIR", help="Also write the charts as PNGs.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="The page title.")] = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a tearsheet: one self-contained HTML page (works offline, charts embedded).
+
+    The bars come from --key or --file. With --strategy NAME [--param k=v ...] or
+    --spec/--backtest SPEC.json they are backtested (as by `foanalytics backtest`) and the
+    page shows the strategy, its trades and, unless --benchmark says otherwise, buying and
+    holding the same bars as the benchmark. With neither, the page shows the series itself.
+    --json prints {"html": path, "charts": a list of the PNG paths}.
+    """
+    services = _services()
+    source, tf = _bars_source(key, file, timeframe)
+    label = str(key) if key is not None else Path(str(file)).name.split(".")[0]
+    if strategy is not None or spec is not None:
+        result = services.backtesting.run(
+            _strategy(strategy, spec),
+            source,
+            start,
+            end,
+            params=dict(_param(item) for item in param or []) or None,
+            engine=engine,
+            timeframe=tf,
+            overrides=_overrides(cash, commission, slippage_bps),
+        )
+        measured: pd.DataFrame | BacktestResult = result
+        heading = title or f"{result.spec.name} on {label}"
+    else:
+        if param:
+            raise InvalidInputError("--param needs --strategy")
+        measured = _bars_returns(services, source, label, start, end)
+        heading = title or label
+    if benchmark is not None:
+        bench: pd.DataFrame | None = _measured(services, benchmark, returns=False)
+    elif isinstance(measured, BacktestResult):
+        bench = _bars_returns(services, source, label, start, end)
+    else:
+        bench = None
+    report = services.risk.report(
+        measured, bench, confidence=confidence or (0.95, 0.99), risk_free=risk_free
+    )
+    sheet = write_tearsheet(report, out_file, png_dir=png, title=heading)
+    if as_json:
+        _print_json({"html": str(sheet.html), "charts": [str(p) for p in sheet.charts]})
+        return
+    out.print(f"wrote {sheet.html}")
+    if sheet.charts:
+        out.print(f"wrote {len(sheet.charts)} charts to {png}")
+
+
+def _bars_returns(
+    services: Services,
+    source: SeriesKey | pd.DataFrame,
+    label: str,
+    start: str | None,
+    end: str | None,
+) -> pd.DataFrame:
+    if isinstance(source, SeriesKey):
+        return services.risk.returns(source, start, end)
+    closes = source["close"].rename(label)
+    return services.risk.returns(closes, start, end, prices=True)
+
+
 # -- demo --------------------------------------------------------------------------------------
 
 
@@ -605,6 +867,7 @@ def demo() -> None:
         )
     out.print(table)
     _demo_backtest(services, keys[1])
+    _demo_tearsheet(services, keys[1])
     out.print(f"demo finished in {time.perf_counter() - started:.1f} s")
 
 
@@ -636,6 +899,28 @@ def _demo_backtest(services: Services, key: SeriesKey) -> None:
         f"sweep of {len(sweep)} (fast, slow) pairs in {time.perf_counter() - started:.2f} s; "
         f"best by Sharpe: fast={best['fast']:g}, slow={best['slow']:g}, sharpe={best['sharpe']:.2f}"
     )
+
+
+def _demo_tearsheet(services: Services, key: SeriesKey) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        out.print("\nno tearsheet: it needs matplotlib (pip install 'foanalytics[report]')")
+        return
+    started = time.perf_counter()
+    options: dict[str, Any] = {"overrides": {"costs": {"commission": 0.001}, "stop_loss": 0.05}}
+    result = services.backtesting.run(
+        "sma_crossover", key, params={"fast": 20, "slow": 100}, **options
+    )
+    report = services.risk.report(result, benchmark=key)
+    path = services.settings.data_dir / "reports" / "demo_tearsheet.html"
+    sheet = write_tearsheet(report, path, title=f"{result.spec.name} on {key}")
+    figures = report.metrics[report.columns[0]]
+    var = report.var.to_numpy(dtype=float)[report.levels.index(("historical", 0.95)), 0]
+    out.print(f"\nrisk of the native backtest against buying and holding {key}:")
+    out.print(
+        f"sharpe {figures['sharpe']:.2f}, sortino {figures['sortino']:.2f}, "
+        f"beta {figures['beta']:.2f}, 95% VaR of one bar {var:.2%}"
+    )
+    out.print(f"tearsheet: {sheet.html} ({time.perf_counter() - started:.1f} s)")
 
 
 def main() -> None:
