@@ -923,6 +923,34 @@ def _demo_tearsheet(services: Services, key: SeriesKey) -> None:
     out.print(f"tearsheet: {sheet.html} ({time.perf_counter() - started:.1f} s)")
 
 
+@app.command()
+@_handled
+def warmup() -> None:
+    """Compile and cache the numba kernels once, so later processes start fast.
+
+    ``make`` runs it after installing; the first backtest or risk report in a process then
+    loads the kernels from the on-disk cache instead of compiling them.
+    """
+    import numpy as np
+
+    from foanalytics.domain.metrics import cvar_table, risk_metrics, rolling, var_table
+
+    started = time.perf_counter()
+    services = build(Settings(data_dir=Path("/nonexistent"), storage={"backend": "memory"}))
+    key = SeriesKey.parse("warmup/X/1h")
+    services.market_data.ingest("synthetic", key, "2024-01-01", "2024-02-01")
+    for name in ("sma_crossover", "rsi_mean_reversion", "bollinger", "momentum"):
+        services.backtesting.run(name, key, overrides={"stop_loss": 0.05, "trailing_stop": 0.1})
+    returns = np.random.default_rng(0).normal(0, 0.01, (300, 3))
+    risk_metrics(returns, 252.0, benchmark=returns[:, 0])
+    for method in ("historical", "parametric", "cornish_fisher", "monte_carlo"):
+        var_table(returns, (0.95,), method)
+        cvar_table(returns, (0.95,), method)
+    for metric in ("volatility", "sharpe", "beta", "drawdown"):
+        rolling(returns, metric, 20, benchmark=returns[:, 0])
+    out.print(f"numba kernels compiled and cached in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     """Run the CLI."""
     app()

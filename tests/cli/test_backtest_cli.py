@@ -147,3 +147,9 @@ def test_bad_input_exits_non_zero(cli, shared_data: Path, tmp_path: Path, args, 
     exit_code, out, err = cli(*[paths.get(a, a) for a in args])
     assert exit_code == code, (out, err)
     assert words in " ".join(err.split())
+
+
+def test_warmup_compiles_and_caches_the_kernels(cli) -> None:
+    code, out, err = cli("warmup")
+    assert code == 0, err
+    assert "cached" in out
