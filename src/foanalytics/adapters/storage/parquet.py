@@ -41,8 +41,8 @@ from foanalytics.domain.market import (
     INDEX_NAME,
     SeriesKey,
     Timeframe,
-    bars_from_arrays,
     empty_bars,
+    index_from_ns,
     index_ns,
     to_utc,
     validate_bars,
@@ -60,6 +60,22 @@ SCHEMA = pa.schema(
     [pa.field(INDEX_NAME, pa.timestamp("us", tz="UTC"), nullable=False)]
     + [pa.field(c, pa.float64(), nullable=False) for c in BAR_COLUMNS]
 )
+
+# How _put encodes columns. Timestamps: deltas of a regular grid pack to almost nothing.
+# Floats: byte-stream-split, no dictionary (bar values rarely repeat exactly). Only the timestamp
+# needs statistics (row-group pruning). docs/benchmarks.md, "Storage (issue 2)", has the
+# measurements behind these and the codec default.
+_PARQUET_OPTIONS: dict[str, Any] = {
+    "use_dictionary": False,
+    "write_statistics": [INDEX_NAME],
+    "column_encoding": {
+        INDEX_NAME: "DELTA_BINARY_PACKED",
+        **dict.fromkeys(BAR_COLUMNS, "BYTE_STREAM_SPLIT"),
+    },
+}
+
+# Bytes _put buffers before a system call when it writes a local file.
+_WRITE_BUFFER = 1 << 20
 
 # Partition span by timeframe: about 10k to 50k rows a file for intraday series.
 _MONTHLY = {Timeframe.M1, Timeframe.M5}
@@ -134,11 +150,11 @@ class ParquetBarStore:
         with self._guard(), self._locked(directory):
             manifest = self._load_manifest(directory) or {}
             ns = index_ns(pd.DatetimeIndex(new.index))
-            codes = _partition_codes(ns, key.timeframe)
-            bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+            codes, bounds = _partition_bounds(ns, key.timeframe)
             jobs = [
-                (_partition_label(int(codes[lo]), key.timeframe), new.iloc[lo:hi])
-                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+                (_partition_label(int(code), key.timeframe), new.iloc[lo:hi])
+                for code, lo, hi in zip(codes, bounds[:-1], bounds[1:], strict=True)
+                if hi > lo
             ]
             written = self._map(
                 lambda job: self._upsert(directory, manifest.get(job[0]), *job), jobs
@@ -261,19 +277,17 @@ class ParquetBarStore:
         arrays += [pa.array(bars[c].to_numpy(), type=pa.float64()) for c in BAR_COLUMNS]
         table = pa.Table.from_arrays(arrays, schema=SCHEMA)
         name = f"{label}.{uuid.uuid4().hex[:12]}.parquet"
-        with self._fs.open_output_stream(f"{directory}/{name}") as sink:
+        # A local file stream is unbuffered: buffer it, so pages go to the disk in a few large
+        # writes rather than one system call per page (object stores buffer on their own).
+        buffer_size = _WRITE_BUFFER if self._local else None
+        with self._fs.open_output_stream(f"{directory}/{name}", buffer_size=buffer_size) as sink:
             pq.write_table(
                 table,
                 sink,
                 row_group_size=self._config.row_group_size,
                 compression=self._config.compression,
                 compression_level=self._config.compression_level,
-                use_dictionary=False,
-                write_statistics=[INDEX_NAME],
-                column_encoding={
-                    INDEX_NAME: "DELTA_BINARY_PACKED",
-                    **dict.fromkeys(BAR_COLUMNS, "BYTE_STREAM_SPLIT"),
-                },
+                **_PARQUET_OPTIONS,
             )
         return _Partition(file=name, rows=len(ns), start=int(ns[0]), end=int(ns[-1]))
 
@@ -282,12 +296,16 @@ class ParquetBarStore:
     ) -> pa.Table:
         path = f"{directory}/{part.file}"
         whole = (lo is None or part.start >= lo) and (hi is None or part.end < hi)
+        # A partition is a few row groups of six columns: handing those to Arrow's thread pool
+        # costs more than it saves (the caller's threads parallelise across partitions).
         with self._fs.open_input_file(path) as source:
             reader = pq.ParquetFile(source)
             if whole:
-                return reader.read()
+                return reader.read(use_threads=False)
             groups = _row_groups_in(reader.metadata, lo, hi)
-            return reader.read_row_groups(groups) if groups else SCHEMA.empty_table()
+            if not groups:
+                return SCHEMA.empty_table()
+            return reader.read_row_groups(groups, use_threads=False)
 
     def _read_bars(self, directory: str, part: _Partition) -> pd.DataFrame:
         return _to_bars([self._read_part(directory, part, None, None)], None, None)
@@ -386,12 +404,27 @@ class ParquetBarStore:
 
 
 def _partition_codes(ns: np.ndarray, timeframe: Timeframe) -> np.ndarray:
-    """Number each bar's partition: months or years since 1970, or 0 for one partition."""
+    """Return each bar's partition number: months or years since 1970, or 0 for one."""
     if timeframe in _MONTHLY:
         return ns.astype("datetime64[ns]").astype("datetime64[M]").view(np.int64)
     if timeframe in _YEARLY:
         return ns.astype("datetime64[ns]").astype("datetime64[Y]").view(np.int64)
     return np.zeros(len(ns), dtype=np.int64)
+
+
+def _partition_bounds(ns: np.ndarray, timeframe: Timeframe) -> tuple[np.ndarray, np.ndarray]:
+    """Split sorted bars by partition: every code from the first bar's to the last bar's.
+
+    Partition ``codes[i]`` holds rows ``bounds[i]:bounds[i + 1]`` (empty for a code with no
+    bars). Only the two ends go through the calendar; the cuts are binary searches, which is
+    far cheaper than a calendar conversion of every timestamp of a long series.
+    """
+    first, last = _partition_codes(ns[[0, -1]], timeframe)
+    codes = np.arange(first, last + 1, dtype=np.int64)
+    unit = "M" if timeframe in _MONTHLY else "Y"
+    starts = codes[1:].astype(f"datetime64[{unit}]").astype("datetime64[ns]").view(np.int64)
+    bounds = np.concatenate([[0], np.searchsorted(ns, starts, side="left"), [len(ns)]])
+    return codes, bounds
 
 
 def _partition_label(code: int, timeframe: Timeframe) -> str:
@@ -406,7 +439,8 @@ def _row_groups_in(metadata: pq.FileMetaData, lo: int | None, hi: int | None) ->
     groups = []
     for i in range(metadata.num_row_groups):
         stats = metadata.row_group(i).column(0).statistics
-        first, last = pd.Timestamp(stats.min).value, pd.Timestamp(stats.max).value
+        # The raw statistics are the stored microseconds (SCHEMA); no datetime objects needed.
+        first, last = stats.min_raw * 1000, stats.max_raw * 1000
         if (lo is None or last >= lo) and (hi is None or first < hi):
             groups.append(i)
     return groups
@@ -421,8 +455,19 @@ def _to_bars(tables: list[pa.Table], lo: int | None, hi: int | None) -> pd.DataF
     ns = table.column(INDEX_NAME).cast(pa.int64()).to_numpy() * 1000
     first = 0 if lo is None else int(np.searchsorted(ns, lo, side="left"))
     last = len(ns) if hi is None else int(np.searchsorted(ns, hi, side="left"))
-    columns = {c: table.column(c).to_numpy()[first:last] for c in BAR_COLUMNS}
-    return bars_from_arrays(ns[first:last], columns)
+    if last <= first:
+        return empty_bars()
+    # Copy each Arrow chunk once, straight into the frame's single float64 block (the layout
+    # bars_from_arrays produces), instead of concatenating chunks and then stacking columns.
+    block = np.empty((len(BAR_COLUMNS), last - first), dtype=np.float64)
+    for row, name in zip(block, BAR_COLUMNS, strict=True):
+        at = 0
+        for chunk in table.column(name).slice(first, last - first).chunks:
+            row[at : at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            at += len(chunk)
+    return pd.DataFrame(
+        block.T, index=index_from_ns(ns[first:last]), columns=list(BAR_COLUMNS), copy=False
+    )
 
 
 def _same_bars(a: pd.DataFrame, b: pd.DataFrame) -> bool:
