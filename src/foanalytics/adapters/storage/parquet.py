@@ -347,7 +347,9 @@ class ParquetBarStore:
                 for label, p in sorted(manifest.items())
             },
         }
-        payload = json.dumps(document, indent=1).encode()
+        # Compact separators keep json on its C encoder (indent falls back to pure Python, a
+        # third of a small upsert's time on a 10-year series).
+        payload = json.dumps(document, separators=(",", ":")).encode()
         if self._local:
             temporary = f"{directory}/.{MANIFEST}.{uuid.uuid4().hex[:12]}.tmp"
             with self._fs.open_output_stream(temporary) as sink:

@@ -13,6 +13,10 @@ def merge_bars(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """Upsert ``new`` into ``old`` (both valid bars): new rows replace old ones at equal times."""
     old_ns = index_ns(pd.DatetimeIndex(old.index))
     new_ns = index_ns(pd.DatetimeIndex(new.index))
+    if len(old_ns) and len(new_ns) and new_ns[0] > old_ns[-1]:
+        # An append (the usual upsert of new bars): no overlap to resolve, no sort needed.
+        columns = {c: np.concatenate([old[c].to_numpy(), new[c].to_numpy()]) for c in BAR_COLUMNS}
+        return bars_from_arrays(np.concatenate([old_ns, new_ns]), columns)
     keep = ~np.isin(old_ns, new_ns, assume_unique=True)
     ns = np.concatenate([old_ns[keep], new_ns])
     order = np.argsort(ns, kind="stable")
