@@ -450,6 +450,37 @@ def _constant_ranges(
     return []
 
 
+def check_lookback(spec: StrategySpec, n_bars: int) -> None:
+    """Raise :class:`InvalidInputError` unless ``n_bars`` covers ``spec``'s warm-up plus two bars.
+
+    The message names the indicator (or the sizing window) whose warm-up is the longest.
+
+    Examples
+    --------
+    >>> from foanalytics.domain.templates import sma_crossover
+    >>> check_lookback(sma_crossover(10, 50), 40)
+    Traceback (most recent call last):
+    ...
+    foanalytics.domain.errors.InvalidInputError: 40 bars are too few for ...
+    """
+    lookback = spec.lookback()
+    if n_bars >= lookback + 2:
+        return
+    culprit = "its rules"
+    for indicator in spec.indicators:
+        if indicator.lookback() == lookback:
+            culprit = f"indicator {indicator.name!r} ({indicator.kind}, warm-up {lookback} bars)"
+            break
+    else:
+        if isinstance(spec.sizing, TargetVolatility) and spec.sizing.window == lookback:
+            culprit = f"the target-volatility window ({lookback} bars)"
+    raise InvalidInputError(
+        f"{n_bars} bars are too few for {spec.name!r}: {culprit} needs at least "
+        f"{lookback + 2} bars (the warm-up, one signal bar and one fill bar); pass more bars "
+        "or shorten the window"
+    )
+
+
 def describe_errors(exc: ValidationError) -> str:
     """Summarise pydantic errors as ``field.path: message`` pairs."""
     parts = []

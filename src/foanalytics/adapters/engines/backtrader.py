@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foanalytics.adapters.engines.native import check_lookback
 from foanalytics.domain.backtest import BacktestResult, make_result, trades_frame
 from foanalytics.domain.errors import BacktestError, InvalidInputError
 from foanalytics.domain.market import index_ns
@@ -66,6 +65,7 @@ from foanalytics.domain.strategy import (
     StrategySpec,
     Wma,
     ZScore,
+    check_lookback,
 )
 
 try:

@@ -78,6 +78,7 @@ from foanalytics.domain.strategy import (
     FractionOfEquity,
     StrategySpec,
     TargetVolatility,
+    check_lookback,
 )
 
 BoolArray = npt.NDArray[np.bool_]
@@ -271,37 +272,6 @@ class NativeBacktestEngine:
             exit_reason=[nb.EXIT_REASONS[r] for r in reason],
         )
         return make_result(spec, self.name, index, equity, positions, trades, ppy)
-
-
-def check_lookback(spec: StrategySpec, n_bars: int) -> None:
-    """Raise :class:`InvalidInputError` unless ``n_bars`` covers ``spec``'s warm-up plus two bars.
-
-    The message names the indicator (or the sizing window) whose warm-up is the longest.
-
-    Examples
-    --------
-    >>> from foanalytics.domain.templates import sma_crossover
-    >>> check_lookback(sma_crossover(10, 50), 40)
-    Traceback (most recent call last):
-    ...
-    foanalytics.domain.errors.InvalidInputError: 40 bars are too few for ...
-    """
-    lookback = spec.lookback()
-    if n_bars >= lookback + 2:
-        return
-    culprit = "its rules"
-    for indicator in spec.indicators:
-        if indicator.lookback() == lookback:
-            culprit = f"indicator {indicator.name!r} ({indicator.kind}, warm-up {lookback} bars)"
-            break
-    else:
-        if _sizing_lookback(spec) == lookback:
-            culprit = f"the target-volatility window ({lookback} bars)"
-    raise InvalidInputError(
-        f"{n_bars} bars are too few for {spec.name!r}: {culprit} needs at least "
-        f"{lookback + 2} bars (the warm-up, one signal bar and one fill bar); pass more bars "
-        "or shorten the window"
-    )
 
 
 def custom_spec(spec: SpecLike = None) -> StrategySpec:
