@@ -47,6 +47,21 @@ class Calendar(StrEnum):
     AUTO = "auto"
 
 
+def parse_calendar(value: Calendar | str) -> Calendar:
+    """Return ``value`` as a :class:`Calendar`; :class:`InvalidInputError` lists the choices.
+
+    Examples
+    --------
+    >>> parse_calendar("nyse").value
+    'nyse'
+    """
+    try:
+        return Calendar(value)
+    except ValueError:
+        choices = ", ".join(c.value for c in Calendar)
+        raise InvalidInputError(f"unknown calendar {value!r}; use one of {choices}") from None
+
+
 # Trading days a year of each calendar, the usual annualisation conventions (252 for
 # exchange-traded markets, 365 for crypto). Intraday bars scale by the session length.
 _DAYS_PER_YEAR = {

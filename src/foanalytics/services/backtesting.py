@@ -9,7 +9,12 @@ from typing import Any
 import pandas as pd
 
 from foanalytics.domain.backtest import BacktestResult
-from foanalytics.domain.calendars import Calendar, periods_per_year, resolve_calendar
+from foanalytics.domain.calendars import (
+    Calendar,
+    parse_calendar,
+    periods_per_year,
+    resolve_calendar,
+)
 from foanalytics.domain.errors import InvalidInputError
 from foanalytics.domain.market import (
     SeriesKey,
@@ -211,10 +216,5 @@ class BacktestService:
 
 
 def _periods(timeframe: Timeframe, calendar: Calendar | str, bars: pd.DataFrame) -> float:
-    try:
-        chosen = Calendar(calendar)
-    except ValueError:
-        choices = ", ".join(c.value for c in Calendar)
-        raise InvalidInputError(f"unknown calendar {calendar!r}; use one of {choices}") from None
-    resolved = resolve_calendar(chosen, pd.DatetimeIndex(bars.index))
+    resolved = resolve_calendar(parse_calendar(calendar), pd.DatetimeIndex(bars.index))
     return periods_per_year(timeframe, resolved)

@@ -8,7 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from foanalytics.domain.calendars import Calendar, periods_per_year, resolve_calendar
+from foanalytics.domain.calendars import (
+    Calendar,
+    parse_calendar,
+    periods_per_year,
+    resolve_calendar,
+)
 from foanalytics.domain.errors import InvalidInputError, NotFoundError
 from foanalytics.domain.gaps import find_gaps
 from foanalytics.domain.market import (
@@ -142,7 +147,7 @@ class MarketDataService:
         lo = coverage.start if start is None else to_utc(start)
         hi = _after(key.timeframe, coverage.end) if end is None else to_utc(end)
         index = pd.DatetimeIndex(self._store.read(key, lo, hi).index)
-        resolved = resolve_calendar(_calendar(calendar), index)
+        resolved = resolve_calendar(parse_calendar(calendar), index)
         gaps = find_gaps(index, key.timeframe, lo, hi, resolved)
         return GapReport(key=key, calendar=resolved, start=lo, end=hi, gaps=tuple(gaps))
 
@@ -162,7 +167,7 @@ class MarketDataService:
         """
         provider = self.source(source)
         lo, hi = to_utc(start), to_utc(end)
-        before = self._gaps_or_all(key, lo, hi, _calendar(calendar))
+        before = self._gaps_or_all(key, lo, hi, parse_calendar(calendar))
         fetched = 0
         for gap in before.gaps:
             fetched += self._store.write(key, provider.fetch(key, gap.start, gap.end, progress))
@@ -224,14 +229,6 @@ def _timeframe(value: Timeframe | str) -> Timeframe:
     except ValueError:
         choices = ", ".join(t.value for t in Timeframe)
         raise InvalidInputError(f"unknown timeframe {value!r}; use one of {choices}") from None
-
-
-def _calendar(value: Calendar | str) -> Calendar:
-    try:
-        return Calendar(value)
-    except ValueError:
-        choices = ", ".join(c.value for c in Calendar)
-        raise InvalidInputError(f"unknown calendar {value!r}; use one of {choices}") from None
 
 
 def _ceil(timeframe: Timeframe, stamp: pd.Timestamp) -> pd.Timestamp:

@@ -10,7 +10,12 @@ import pandas as pd
 
 from foanalytics.domain import metrics
 from foanalytics.domain.backtest import BacktestResult
-from foanalytics.domain.calendars import Calendar, periods_per_year, resolve_calendar
+from foanalytics.domain.calendars import (
+    Calendar,
+    parse_calendar,
+    periods_per_year,
+    resolve_calendar,
+)
 from foanalytics.domain.errors import InvalidInputError
 from foanalytics.domain.market import SeriesKey, infer_timeframe, to_utc
 from foanalytics.domain.risk import (
@@ -231,11 +236,7 @@ def _periods_per_year(index: pd.Index, given: float | None, calendar: Calendar |
         if not np.isfinite(given) or given <= 0:
             raise InvalidInputError(f"periods_per_year={given!r} must be a positive number")
         return float(given)
-    try:
-        chosen = Calendar(calendar)
-    except ValueError:
-        choices = ", ".join(c.value for c in Calendar)
-        raise InvalidInputError(f"unknown calendar {calendar!r}; use one of {choices}") from None
+    chosen = parse_calendar(calendar)
     stamps = pd.DatetimeIndex(index)
     try:
         timeframe = infer_timeframe(stamps)
